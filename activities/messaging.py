@@ -1,0 +1,58 @@
+"""Activities that text customers through :class:`sms.messenger.Messenger`.
+
+The messenger is idempotent on the key the workflow passes (workflow id + step), so a retried
+activity, or one re-run after a worker crash, returns the first message instead of sending again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.types import SaleSmsIn, SmsOut, VisitSmsIn
+
+if TYPE_CHECKING:
+    from sms.messenger import Messenger
+
+
+def _outcome(result: Any) -> SmsOut:
+    return SmsOut(
+        message_id=result.message_id, status=result.status, skipped_reason=result.skipped_reason
+    )
+
+
+class SmsActivities:
+    def __init__(self, messenger: Messenger) -> None:
+        self.messenger = messenger
+
+    def _send(self, fn: Any, *args: Any, **kwargs: Any) -> SmsOut:
+        from sms.errors import PermanentSmsError
+
+        try:
+            return _outcome(fn(*args, **kwargs))
+        except PermanentSmsError as exc:
+            raise ApplicationError(
+                f"the SMS cannot be delivered: {exc}", type="PermanentSmsError", non_retryable=True
+            ) from exc
+        except (LookupError, ValueError) as exc:  # unknown visit/sale, bad template or slots
+            raise ApplicationError(str(exc), type="ValueError", non_retryable=True) from exc
+
+    @activity.defn(name="send_visit_sms")
+    def send_visit_sms(self, data: VisitSmsIn) -> SmsOut:
+        slots = [datetime.fromisoformat(s) for s in data.slots] or None
+        return self._send(
+            self.messenger.send_for_visit,
+            data.visit_id,
+            data.template,
+            data.idempotency_key,
+            slots=slots,
+        )
+
+    @activity.defn(name="send_sale_sms")
+    def send_sale_sms(self, data: SaleSmsIn) -> SmsOut:
+        return self._send(
+            self.messenger.send_for_sale, data.sale_id, data.template, data.idempotency_key
+        )

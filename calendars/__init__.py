@@ -1,0 +1,1 @@
+"""Calendars: per-person iCalendar feeds and CalDAV sync."""

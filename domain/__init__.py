@@ -1,0 +1,1 @@
+"""posventa's domain: tables, validated input, services and migrations."""

@@ -1,0 +1,158 @@
+"""Sales CSV import: every row is checked first; one bad row and nothing is written.
+
+Columns (header row required, extra columns refused): ``customer_name``, ``phone``,
+``product_sku``, ``sold_on`` (YYYY-MM-DD), ``latitude``, ``longitude``; optional ``email``,
+``locale`` (es/en), ``address``, ``contract_months``, ``external_ref``. A customer already
+stored with the same phone number and name is reused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from domain.errors import DomainError
+from domain.models import Customer
+from domain.schemas import CustomerIn, SaleIn, validation_messages
+from domain.services import create_customer, product_by_sku, register_sale
+
+REQUIRED = ("customer_name", "phone", "product_sku", "sold_on", "latitude", "longitude")
+OPTIONAL = ("email", "locale", "address", "contract_months", "external_ref")
+MAX_ROWS = 5000
+
+
+class CsvImportError(DomainError):
+    """The file cannot be imported; ``problems`` lists each one with its line number."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
+        self.problems = problems
+
+
+@dataclass
+class SaleRow:
+    line: int
+    customer: CustomerIn
+    product_sku: str
+    sold_on: str
+    contract_months: int | None
+    external_ref: str | None
+
+
+def _messages(exc: ValidationError) -> str:
+    return "; ".join(validation_messages(exc, whole="row"))
+
+
+def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
+    """Validate a whole CSV file; raise :class:`CsvImportError` with every problem found."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    problems = []
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown columns: {', '.join(unknown)}")
+    if problems:
+        raise CsvImportError(problems)
+    rows: list[SaleRow] = []
+    refs: set[str] = set()
+    for number, raw in enumerate(reader, start=2):
+        if len(rows) >= MAX_ROWS:
+            raise CsvImportError([f"more than {MAX_ROWS} rows: split the file"])
+        values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        if None in raw:
+            problems.append(f"line {number}: more values than columns")
+            continue
+        if not any(values.values()):
+            continue
+        try:
+            customer = CustomerIn(
+                name=values["customer_name"],
+                phone=values["phone"],
+                email=values.get("email") or None,
+                locale=values.get("locale") or "es",
+                address=values.get("address", ""),
+                latitude=values["latitude"],
+                longitude=values["longitude"],
+                default_region=default_region,
+            )
+            sale = SaleIn(
+                customer_id=1,  # placeholder: the customer is created or found on import
+                product_sku=values["product_sku"],
+                sold_on=values["sold_on"],
+                contract_months=values.get("contract_months") or None,
+                external_ref=values.get("external_ref") or None,
+            )
+        except ValidationError as exc:
+            problems.append(f"line {number}: {_messages(exc)}")
+            continue
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
+        if sale.external_ref:
+            if sale.external_ref in refs:
+                problems.append(f"line {number}: reference {sale.external_ref!r} appears twice")
+            refs.add(sale.external_ref)
+        rows.append(
+            SaleRow(
+                line=number,
+                customer=customer,
+                product_sku=sale.product_sku,
+                sold_on=sale.sold_on.isoformat(),
+                contract_months=sale.contract_months,
+                external_ref=sale.external_ref,
+            )
+        )
+    if problems:
+        raise CsvImportError(problems)
+    if not rows:
+        raise CsvImportError(["the file has no sales"])
+    return rows
+
+
+def import_sales(session: Session, rows: list[SaleRow], actor: str = "system") -> list[int]:
+    """Store the validated rows in the caller's session (all or nothing); the new sale ids."""
+    problems = []
+    for row in rows:
+        try:
+            product_by_sku(session, row.product_sku)
+        except DomainError as exc:
+            problems.append(f"line {row.line}: {exc}")
+    if problems:
+        raise CsvImportError(problems)
+    sale_ids = []
+    for row in rows:
+        existing = session.exec(
+            select(Customer).where(
+                Customer.phone == row.customer.phone, Customer.name == row.customer.name
+            )
+        ).first()
+        customer = existing or create_customer(session, row.customer, actor=actor)
+        try:
+            sale = register_sale(
+                session,
+                SaleIn(
+                    customer_id=customer.id,  # type: ignore[arg-type]
+                    product_sku=row.product_sku,
+                    sold_on=row.sold_on,  # type: ignore[arg-type]
+                    contract_months=row.contract_months,
+                    external_ref=row.external_ref,
+                ),
+                actor=actor,
+            )
+        except DomainError as exc:
+            raise CsvImportError([f"line {row.line}: {exc}"]) from exc
+        sale_ids.append(sale.id)  # type: ignore[arg-type]
+    return sale_ids

@@ -1,0 +1,130 @@
+"""Domain services: create and change records from validated input, with an audit entry each.
+
+Every function takes an open session and adds to it; the caller's ``session_scope`` commits or
+rolls back the whole unit, so a refused request writes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from domain import audit
+from domain.errors import Conflict, NotFound
+from domain.models import (
+    Customer,
+    Product,
+    Sale,
+    SaleStatus,
+    Staff,
+    StaffAbsence,
+    Visit,
+    VisitWindow,
+)
+from domain.schemas import AbsenceIn, CustomerIn, ProductIn, SaleIn, StaffIn, VisitIn
+
+
+def create_customer(session: Session, data: CustomerIn, actor: str = "system") -> Customer:
+    customer = Customer(**data.model_dump(exclude={"default_region"}))
+    session.add(customer)
+    session.flush()
+    audit.record(session, actor, "customer.create", "customer", customer.id)
+    return customer
+
+
+def create_product(session: Session, data: ProductIn, actor: str = "system") -> Product:
+    if session.exec(select(Product).where(Product.sku == data.sku)).first():
+        raise Conflict(f"a product with SKU {data.sku!r} already exists")
+    product = Product(**data.model_dump())
+    session.add(product)
+    session.flush()
+    audit.record(session, actor, "product.create", "product", product.id, sku=product.sku)
+    return product
+
+
+def product_by_sku(session: Session, sku: str) -> Product:
+    product = session.exec(select(Product).where(Product.sku == sku)).first()
+    if product is None:
+        raise NotFound(f"unknown product {sku!r}")
+    return product
+
+
+def register_sale(session: Session, data: SaleIn, actor: str = "system") -> Sale:
+    """Record a sale; the caller starts its lifecycle workflow once this has committed."""
+    product = product_by_sku(session, data.product_sku)
+    if session.get(Customer, data.customer_id) is None:
+        raise NotFound(f"unknown customer {data.customer_id}")
+    if data.external_ref and session.exec(
+        select(Sale).where(Sale.external_ref == data.external_ref)
+    ).first():
+        raise Conflict(f"a sale with reference {data.external_ref!r} is already registered")
+    assert product.id is not None
+    sale = Sale(
+        customer_id=data.customer_id,
+        product_id=product.id,
+        sold_on=data.sold_on,
+        contract_months=(
+            data.contract_months if data.contract_months is not None else product.contract_months
+        ),
+        external_ref=data.external_ref,
+    )
+    session.add(sale)
+    session.flush()
+    sale.workflow_id = f"sale-{sale.id}"
+    audit.record(session, actor, "sale.register", "sale", sale.id, sku=product.sku)
+    return sale
+
+
+def create_staff(session: Session, data: StaffIn, actor: str = "system") -> Staff:
+    staff = Staff(**data.model_dump(exclude={"default_region"}))
+    session.add(staff)
+    session.flush()
+    audit.record(session, actor, "staff.create", "staff", staff.id)
+    return staff
+
+
+def add_absence(session: Session, data: AbsenceIn, actor: str = "system") -> StaffAbsence:
+    if session.get(Staff, data.staff_id) is None:
+        raise NotFound(f"unknown staff member {data.staff_id}")
+    absence = StaffAbsence(**data.model_dump())
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "staff.absence",
+        "staff",
+        data.staff_id,
+        starts_on=data.starts_on.isoformat(),
+        ends_on=data.ends_on.isoformat(),
+    )
+    return absence
+
+
+def request_visit(session: Session, data: VisitIn, actor: str = "system") -> Visit:
+    """Create a visit, or return the existing one with the same business key (idempotent)."""
+    existing = session.exec(select(Visit).where(Visit.business_key == data.business_key)).first()
+    if existing is not None:
+        return existing
+    sale = session.get(Sale, data.sale_id)
+    if sale is None:
+        raise NotFound(f"unknown sale {data.sale_id}")
+    if sale.status != SaleStatus.ACTIVE:
+        raise Conflict(f"sale {sale.id} is {sale.status}; no new visits")
+    visit = Visit(**data.model_dump(exclude={"windows", "kind"}), kind=data.kind.value)
+    session.add(visit)
+    session.flush()
+    assert visit.id is not None
+    for window in data.windows:
+        session.add(
+            VisitWindow(
+                visit_id=visit.id, day=window.day, start_time=window.start, end_time=window.end
+            )
+        )
+    audit.record(
+        session, actor, "visit.request", "visit", visit.id, kind=visit.kind, key=visit.business_key
+    )
+    return visit
+
+
+def visit_windows(session: Session, visit_id: int) -> list[VisitWindow]:
+    return list(session.exec(select(VisitWindow).where(VisitWindow.visit_id == visit_id)))

@@ -1,0 +1,256 @@
+"""A visit's life after it is requested: status changes, rescheduling, alternative slots.
+
+Each function changes one visit inside the caller's transaction and writes an audit entry; they
+are idempotent (setting the status a visit already has changes nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from domain import audit
+from domain.errors import Conflict, NotFound
+from domain.models import (
+    Staff,
+    StaffAbsence,
+    StaffBusy,
+    Visit,
+    VisitStatus,
+)
+
+FINAL_STATUSES = (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
+SLOT_STEP_MINUTES = 15
+SLOT_TRAVEL_MARGIN = timedelta(minutes=30)
+
+
+def get_visit(session: Session, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"unknown visit {visit_id}")
+    return visit
+
+
+def set_status(
+    session: Session,
+    visit_id: int,
+    status: str,
+    actor: str,
+    *,
+    note: str | None = None,
+    needs_phone_call: bool | None = None,
+    unplan: bool = False,
+) -> Visit:
+    """Give a visit a new status; ``unplan`` clears its assignment (back into the pool).
+
+    A visit in a final status (completed, failed, cancelled) keeps it: a late or repeated
+    call changes nothing.
+    """
+    valid = {s.value for s in VisitStatus}
+    if status not in valid:
+        raise Conflict(f"unknown visit status {status!r}")
+    visit = get_visit(session, visit_id)
+    if visit.status in FINAL_STATUSES and visit.status != status:
+        return visit
+    changed = visit.status != status
+    visit.status = status
+    if note is not None:
+        visit.outcome_note = note[:2000]
+    if needs_phone_call is not None:
+        changed = changed or visit.needs_phone_call != needs_phone_call
+        visit.needs_phone_call = needs_phone_call
+    if unplan and visit.assigned_staff_id is not None:
+        visit.assigned_staff_id = None
+        visit.planned_start = None
+        visit.promised_window_start = None
+        visit.promised_window_end = None
+        changed = True
+    session.add(visit)
+    if changed:
+        audit.record(
+            session,
+            actor,
+            "visit.status",
+            "visit",
+            visit_id,
+            status=status,
+            needs_phone_call=visit.needs_phone_call,
+        )
+    return visit
+
+
+def mark_planned(
+    session: Session,
+    visit_id: int,
+    actor: str,
+    *,
+    staff_id: int,
+    planned_start: datetime,
+    window_start: datetime | None,
+    window_end: datetime | None,
+) -> Visit:
+    """Record a visit's place in an approved plan (status planned)."""
+    visit = get_visit(session, visit_id)
+    if visit.status in FINAL_STATUSES:
+        return visit
+    visit.assigned_staff_id = staff_id
+    visit.planned_start = planned_start
+    visit.promised_window_start = window_start
+    visit.promised_window_end = window_end
+    return set_status(session, visit_id, VisitStatus.PLANNED.value, actor)
+
+
+def pin_to_slot(
+    session: Session, visit_id: int, staff_id: int, start: datetime, actor: str
+) -> Visit:
+    """The customer chose an alternative slot: pin the visit there and put it back in the pool."""
+    visit = get_visit(session, visit_id)
+    if visit.status in FINAL_STATUSES:
+        raise Conflict(f"visit {visit_id} is {visit.status}")
+    visit.pinned_staff_id = staff_id
+    visit.pinned_start = start
+    visit.earliest_date = start.date()
+    if visit.due_date is not None and visit.due_date < visit.earliest_date:
+        visit.due_date = visit.earliest_date
+    session.add(visit)
+    audit.record(session, actor, "visit.pin", "visit", visit_id, start=start.isoformat())
+    return set_status(session, visit_id, VisitStatus.REQUESTED.value, actor, unplan=True)
+
+
+@dataclass(frozen=True)
+class Slot:
+    staff_id: int
+    start: datetime  # aware UTC
+
+
+def _busy_intervals(
+    session: Session, staff_id: int, day_start: datetime, day_end: datetime, skip_visit: int
+) -> list[tuple[datetime, datetime]]:
+    busy: list[tuple[datetime, datetime]] = []
+    visits = session.exec(
+        select(Visit).where(
+            Visit.assigned_staff_id == staff_id,
+            Visit.planned_start.is_not(None),  # type: ignore[union-attr]
+            Visit.planned_start >= day_start,  # type: ignore[operator]
+            Visit.planned_start < day_end,  # type: ignore[operator]
+            Visit.status.not_in(  # type: ignore[attr-defined]
+                [VisitStatus.CANCELLED.value, VisitStatus.DECLINED.value]
+            ),
+            Visit.id != skip_visit,
+        )
+    ).all()
+    for other in visits:
+        assert other.planned_start is not None
+        busy.append(
+            (other.planned_start, other.planned_start + timedelta(minutes=other.duration_minutes))
+        )
+    pinned = session.exec(
+        select(Visit).where(
+            Visit.pinned_staff_id == staff_id,
+            Visit.pinned_start.is_not(None),  # type: ignore[union-attr]
+            Visit.pinned_start >= day_start,  # type: ignore[operator]
+            Visit.pinned_start < day_end,  # type: ignore[operator]
+            Visit.id != skip_visit,
+        )
+    ).all()
+    for other in pinned:
+        assert other.pinned_start is not None
+        busy.append(
+            (other.pinned_start, other.pinned_start + timedelta(minutes=other.duration_minutes))
+        )
+    for item in session.exec(
+        select(StaffBusy).where(
+            StaffBusy.staff_id == staff_id,
+            StaffBusy.ends_at > day_start,
+            StaffBusy.starts_at < day_end,
+        )
+    ):
+        busy.append((item.starts_at, item.ends_at))
+    return sorted(busy)
+
+
+def _first_gap(
+    start: datetime, end: datetime, busy: list[tuple[datetime, datetime]], needed: timedelta
+) -> datetime | None:
+    cursor = start
+    for b_start, b_end in busy:
+        if b_start - cursor >= needed:
+            return cursor
+        cursor = max(cursor, b_end + SLOT_TRAVEL_MARGIN)
+    return cursor if end - cursor >= needed else None
+
+
+def _round_up(moment: datetime) -> datetime:
+    step = SLOT_STEP_MINUTES * 60
+    seconds = int(moment.timestamp())
+    return datetime.fromtimestamp(-(-seconds // step) * step, tz=UTC)
+
+
+def alternative_slots(
+    session: Session, visit_id: int, after: datetime, count: int = 3, horizon_days: int = 21
+) -> list[Slot]:
+    """Up to ``count`` free starts for a visit on different days after ``after``.
+
+    Looks at staff with the visit's skills (its assigned or preferred staff member first), their
+    working days and hours in their own time zone, absences, other planned or pinned visits and
+    calendar busy time, and offers the first gap long enough on each day.
+    """
+    visit = get_visit(session, visit_id)
+    if visit.status in FINAL_STATUSES:
+        raise Conflict(f"visit {visit_id} is {visit.status}")
+    needed = timedelta(minutes=visit.duration_minutes)
+    required = set(visit.required_skills)
+    staff = [
+        s
+        for s in session.exec(select(Staff).where(Staff.active == True).order_by(Staff.id))  # noqa: E712
+        if required <= set(s.skills)
+    ]
+    first_choice = {visit.assigned_staff_id, visit.preferred_staff_id}
+    staff.sort(key=lambda s: (s.id not in first_choice, s.id))
+    slots: list[Slot] = []
+    day = after.date()
+    for _ in range(horizon_days):
+        day += timedelta(days=1)
+        slot = _slot_on(session, staff, visit_id, day, after, needed)
+        if slot is not None:
+            slots.append(slot)
+            if len(slots) >= count:
+                break
+    return slots
+
+
+def _slot_on(
+    session: Session,
+    staff: list[Staff],
+    visit_id: int,
+    day: date,
+    after: datetime,
+    needed: timedelta,
+) -> Slot | None:
+    for member in staff:
+        if day.weekday() not in member.working_days:
+            continue
+        absent = session.exec(
+            select(StaffAbsence).where(
+                StaffAbsence.staff_id == member.id,
+                StaffAbsence.starts_on <= day,
+                StaffAbsence.ends_on >= day,
+            )
+        ).first()
+        if absent is not None:
+            continue
+        zone = ZoneInfo(member.timezone)
+        start = datetime.combine(day, member.work_start, zone).astimezone(UTC)
+        end = datetime.combine(day, member.work_end, zone).astimezone(UTC)
+        start = _round_up(max(start, after))
+        day_start = datetime.combine(day, time(0), zone).astimezone(UTC)
+        busy = _busy_intervals(
+            session, member.id or 0, day_start, day_start + timedelta(days=1), visit_id
+        )
+        gap = _first_gap(start, end, busy, needed)
+        if gap is not None:
+            return Slot(staff_id=member.id or 0, start=_round_up(gap))
+    return None

@@ -1,0 +1,1106 @@
+"""``solve(problem, params) -> Solution`` on OR-Tools routing.
+
+The search never calls back into Python: travel and service times go to OR-Tools as matrices and
+vectors (``RegisterTransitMatrix`` / ``RegisterUnaryTransitVector``). Each visit is optional (a
+disjunction whose penalty grows with its priority), so a plan always exists; visits that cannot be
+planned at all are found by checks before the search and never enter the model; every visit left out
+gets a reason in words. With ``num_workers > 1`` independent searches with different strategies run
+in separate processes and the best plan wins.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util import optional_boolean_pb2
+
+from optimizer.model import (
+    Location,
+    MovedVisit,
+    PlacedBreak,
+    Problem,
+    Route,
+    Solution,
+    SolveParams,
+    StaffMember,
+    Stop,
+    TimeWindow,
+    Totals,
+    Unassigned,
+    Visit,
+)
+from optimizer.travel import TravelProvider, default_provider
+
+LOCKED_PENALTY_FACTOR = 1000  # a locked visit costs this many top-priority visits to drop
+PRIORITY_WEIGHT = (
+    100  # penalty = drop_penalty * (1 + PRIORITY_WEIGHT * priority): near-lexicographic
+)
+RESULT_MARGIN_S = 0.15  # time kept back for building the result...
+RESULT_MARGIN_PER_VISIT_S = 0.002  # ...and the reasons for unassigned visits
+WORKER_EXIT_S = 0.1  # a worker stops searching this much earlier, to hand its plan over
+WORKER_GRACE_S = 0.5  # how long a worker may overrun the deadline before it is killed
+FIRST_PLAN_SECONDS = 30.0  # upper bound for the rescue search when the budget found nothing
+MIN_SECONDS_FOR_WORKERS = 1.5  # below this, search in this process only
+
+RULES = (
+    "required skills (all of them)",
+    "customer time windows (service starts inside one)",
+    "shift hours (leave and return inside the shift)",
+    "breaks inside their windows",
+    "unavailability (no work during busy intervals)",
+    "maximum working time",
+    "pinned staff member",
+    "pinned start time",
+    "locked visits keep staff member and promised window",
+    "capacity",
+    "preferred staff member (soft)",
+    "plan stability: moving a visit costs a penalty (soft)",
+)
+
+
+# --------------------------------------------------------------------- compiled model
+
+
+@dataclass
+class _BreakSpec:
+    vehicle: int
+    id: str
+    start_min: int
+    start_max: int
+    duration: int
+    kind: str  # "break" | "unavailable"
+    holes: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Compiled:
+    """Everything the search needs, in plain lists (picklable for worker processes)."""
+
+    n_nodes: int
+    starts: list[int]
+    ends: list[int]
+    node_visit: list[int]  # visit position in problem.visits, -1 for depots
+    dur: list[list[int]]
+    dist: list[list[int]]
+    service: list[int]
+    windows: list[list[tuple[int, int]] | None]
+    allowed: list[list[int] | None]
+    penalty: list[int]
+    shifts: list[tuple[int, int]]
+    span_max: list[int | None]
+    breaks: list[_BreakSpec]
+    capacity: list[int] | None
+    demand: list[int] | None
+    arc_costs: list[tuple[int, int, int]]  # per vehicle: (class key, time weight, dist weight)
+    staff_soft: list[list[int]] | None  # per vehicle: unary cost vector over nodes
+    soft_bounds: list[tuple[int, int, int, int]]  # node, lo, hi, coef per second
+    horizon: int
+    objective: str
+    optional_visits: bool = True  # False: no disjunctions (every visit must be planned)
+
+
+def _place_key(p: Location | int) -> Any:
+    return ("i", p) if isinstance(p, int) else ("l", p.lat, p.lon)
+
+
+def _matrices(
+    problem: Problem, places: list[Location | int], travel: TravelProvider | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Travel seconds and metres between ``places`` (node order)."""
+    if not places:
+        empty = np.zeros((0, 0), dtype=np.int64)
+        return empty, empty.copy()
+    if all(isinstance(p, int) for p in places):
+        assert problem.matrix is not None
+        idx = np.array(places, dtype=np.int64)
+        dur = np.array(problem.matrix.durations, dtype=np.int64)[np.ix_(idx, idx)]
+        if problem.matrix.distances is not None:
+            dist = np.array(problem.matrix.distances, dtype=np.int64)[np.ix_(idx, idx)]
+        else:
+            dist = dur.copy()
+        return dur, dist
+    if any(isinstance(p, int) for p in places):
+        raise ValueError("mix of matrix indices and Location places in one problem")
+    unique: dict[Any, int] = {}
+    for p in places:
+        unique.setdefault(_place_key(p), len(unique))
+    locs = [None] * len(unique)
+    for p in places:
+        locs[unique[_place_key(p)]] = p
+    provider = travel or default_provider()
+    m = provider.matrix(locs)  # type: ignore[arg-type]
+    idx = np.array([unique[_place_key(p)] for p in places], dtype=np.int64)
+    dur = np.array(m.durations, dtype=np.int64).reshape(len(locs), len(locs))[np.ix_(idx, idx)]
+    if m.distances is not None:
+        dist = np.array(m.distances, dtype=np.int64).reshape(len(locs), len(locs))
+        dist = dist[np.ix_(idx, idx)]
+    else:
+        dist = dur.copy()
+    return dur, dist
+
+
+def _fmt(t: int) -> str:
+    sign = "-" if t < 0 else ""
+    t = abs(t)
+    return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}"
+
+
+def _skill_list(skills: Sequence[str]) -> str:
+    return ", ".join(sorted(skills))
+
+
+def _staff_labels(staff: Sequence[StaffMember]) -> list[str]:
+    """How reasons name each staff member: the name, or the id when the name is empty.
+
+    A name shared by several staff members gets the id added ("Pablo (3)").
+    """
+    names = [s.name.strip() for s in staff]
+    shared = Counter(n for n in names if n)
+    return [
+        (f"{n} ({s.id})" if shared[n] > 1 else n) if n else str(s.id)
+        for n, s in zip(names, staff, strict=True)
+    ]
+
+
+def _and_list(items: Sequence[str]) -> str:
+    """'Pablo', 'Pablo and Marina', 'Pablo, Marina and Toni'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _who_could_do_it(labels: Sequence[str]) -> str:
+    """The subject of a reason: '<one>, the only one who could do it, is' or '<all>, ... are'."""
+    if len(labels) == 1:
+        return f"{labels[0]}, the only one who could do it, is"
+    return f"{_and_list(labels)}, who could do it, are"
+
+
+def _intersect(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int] | None:
+    lo, hi = max(a[0], b[0]), min(a[1], b[1])
+    return (lo, hi) if lo <= hi else None
+
+
+def _free_intervals(s: StaffMember) -> list[tuple[int, int]]:
+    """Shift minus unavailability."""
+    free = [(s.shift.start, s.shift.end)]
+    for u in sorted(s.unavailability, key=lambda u: u.start):
+        nxt = []
+        for lo, hi in free:
+            if u.end <= lo or u.start >= hi:
+                nxt.append((lo, hi))
+                continue
+            if u.start > lo:
+                nxt.append((lo, u.start))
+            if u.end < hi:
+                nxt.append((u.end, hi))
+        free = nxt
+    return free
+
+
+@dataclass
+class _Prepared:
+    compiled: _Compiled
+    node_of_visit: dict[int, int]  # visit position -> node
+    excluded: list[Unassigned]
+    capable: dict[int, list[int]]  # visit position -> staff positions
+    eff_windows: dict[int, list[tuple[int, int]]]
+    full_dur: np.ndarray  # node x node
+    full_dist: np.ndarray
+
+
+def _effective_windows(v: Visit, params: SolveParams) -> list[tuple[int, int]] | None:
+    if v.locked:
+        if v.previous_window is not None:
+            return [(v.previous_window.start, v.previous_window.end)]
+        assert v.previous_start is not None
+        return [(v.previous_start, v.previous_start)]
+    if v.pinned_start is not None:
+        return [(v.pinned_start, v.pinned_start)]
+    if v.windows:
+        return [(w.start, w.end) for w in v.windows]
+    return None
+
+
+def _prepare(problem: Problem, params: SolveParams, travel: TravelProvider | None) -> _Prepared:
+    staff = problem.staff
+    visits = problem.visits
+    nv = len(staff)
+    # depot nodes: one per distinct start/end place
+    depot_key: dict[Any, int] = {}
+    depot_places: list[Location | int] = []
+    starts, ends = [], []
+    for s in staff:
+        for place, out in ((s.start, starts), (s.end_place, ends)):
+            k = _place_key(place)
+            if k not in depot_key:
+                depot_key[k] = len(depot_places)
+                depot_places.append(place)
+            out.append(depot_key[k])
+    n_depots = len(depot_places)
+    all_places = depot_places + [v.location for v in visits]
+    full_dur, full_dist = _matrices(problem, all_places, travel)
+
+    staff_index = {s.id: i for i, s in enumerate(staff)}
+    label = _staff_labels(staff)
+    excluded: list[Unassigned] = []
+    capable: dict[int, list[int]] = {}
+    eff_windows: dict[int, list[tuple[int, int]]] = {}
+    all_skills = set().union(*(s.skills for s in staff)) if staff else set()
+    kept: list[int] = []
+    for vi, v in enumerate(visits):
+        node = n_depots + vi
+        reason = None
+        cands = [i for i, s in enumerate(staff) if v.required_skills <= s.skills]
+        if not cands:
+            missing = v.required_skills - all_skills
+            if not staff:
+                reason = ("no_staff", "no staff member is working that day")
+            elif missing:
+                reason = ("missing_skill", f"no staff member has skill {_skill_list(missing)}")
+            else:
+                reason = (
+                    "missing_skill",
+                    f"no staff member has all of {_skill_list(v.required_skills)} together",
+                )
+        else:
+            with_cap = [
+                i for i in cands if staff[i].capacity is None or staff[i].capacity >= v.demand
+            ]
+            if not with_cap:
+                reason = ("over_capacity", f"demand {v.demand} exceeds every vehicle's capacity")
+            cands = with_cap
+        fixed = v.previous_staff if v.locked else v.pinned_staff
+        if reason is None and fixed is not None:
+            si = staff_index[fixed]
+            if si not in cands:
+                code = "locked_conflict" if v.locked else "pinned_staff_lacks_skill"
+                reason = (
+                    code,
+                    f"{'locked to' if v.locked else 'pinned to'} {label[si]}, who lacks skill "
+                    f"{_skill_list(v.required_skills - staff[si].skills) or '(capacity)'}",
+                )
+            cands = [si]
+        wins = _effective_windows(v, params)
+        if reason is None:
+            plain_ok = travel_ok = free_ok = False
+            for si in cands:
+                s = staff[si]
+                plain = (s.shift.start, s.shift.end - v.duration)
+                t_in = int(full_dur[starts[si], node])
+                t_out = int(full_dur[node, ends[si]])
+                reach = (s.shift.start + t_in, s.shift.end - v.duration - t_out)
+                for w in wins or [plain]:
+                    if _intersect(w, plain):
+                        plain_ok = True
+                    r = _intersect(w, reach)
+                    if r is None:
+                        continue
+                    if s.max_working_seconds is not None and (
+                        t_in + v.duration + t_out > s.max_working_seconds
+                    ):
+                        continue
+                    travel_ok = True
+                    for f_lo, f_hi in _free_intervals(s):
+                        t = max(r[0], f_lo)
+                        if t <= r[1] and t + v.duration <= f_hi:
+                            free_ok = True
+            who = [label[i] for i in cands]
+            wtxt = ", ".join(f"{_fmt(a)}-{_fmt(b)}" for a, b in wins) if wins else "any time"
+            if not plain_ok:
+                whose = (
+                    f"the shift of {who[0]}, the only one who could do it"
+                    if len(who) == 1
+                    else f"every shift of the staff who could do it ({_and_list(who)})"
+                )
+                reason = ("outside_shifts", f"its window ({wtxt}) lies outside {whose}")
+            elif not travel_ok:
+                best, nearest = min(
+                    (int(full_dur[starts[i], node]) + int(full_dur[node, ends[i]]), k)
+                    for k, i in enumerate(cands)
+                )
+                whom = (
+                    f"{who[nearest]}, the only one who could do it"
+                    if len(who) == 1
+                    else f"{who[nearest]}, the nearest of {_and_list(who)}"
+                )
+                reason = (
+                    "travel_exceeds_window",
+                    f"travel alone ({best // 60} min there and back for {whom}) "
+                    f"makes its window ({wtxt}) unreachable within the shift",
+                )
+            elif not free_ok:
+                reason = (
+                    "staff_unavailable",
+                    f"{_who_could_do_it(who)} busy (own calendar) during its window ({wtxt})",
+                )
+        if reason is not None:
+            excluded.append(Unassigned(v.id, reason[0], reason[1]))  # type: ignore[arg-type]
+            continue
+        capable[vi] = cands
+        if wins is not None:
+            eff_windows[vi] = wins
+        kept.append(vi)
+
+    node_list = list(range(n_depots)) + [n_depots + vi for vi in kept]
+    nidx = np.array(node_list, dtype=np.int64)
+    dur = full_dur[np.ix_(nidx, nidx)]
+    dist = full_dist[np.ix_(nidx, nidx)]
+    n_nodes = len(node_list)
+    node_of_visit = {vi: n_depots + k for k, vi in enumerate(kept)}
+    node_visit = [-1] * n_depots + kept
+    service = [0] * n_depots + [visits[vi].duration for vi in kept]
+
+    horizon = max(
+        [s.shift.end for s in staff] + [b for ws in eff_windows.values() for _, b in ws] + [1]
+    )
+    windows: list[list[tuple[int, int]] | None] = [None] * n_depots
+    allowed: list[list[int] | None] = [None] * n_depots
+    penalty = [0] * n_depots
+    for vi in kept:
+        v = visits[vi]
+        ws = eff_windows.get(vi)
+        windows.append([(max(0, a), min(horizon, b)) for a, b in ws] if ws else None)
+        allowed.append(None if len(capable[vi]) == nv else capable[vi])
+        p = params.drop_penalty * (1 + PRIORITY_WEIGHT * v.priority)
+        if v.locked:
+            p = params.drop_penalty * (1 + PRIORITY_WEIGHT * 100) * LOCKED_PENALTY_FACTOR
+        penalty.append(p)
+
+    breaks: list[_BreakSpec] = []
+    span_max: list[int | None] = []
+    for si, s in enumerate(staff):
+        lunch_total = 0
+        for b in s.breaks:
+            lo = min(w.start for w in b.windows)
+            hi = max(w.end for w in b.windows) - b.duration
+            holes = []
+            ws = sorted(b.windows, key=lambda w: w.start)
+            for a, c in zip(ws, ws[1:], strict=False):
+                if c.start - 1 >= a.end - b.duration + 1:
+                    holes.append((a.end - b.duration + 1, c.start - 1))
+            breaks.append(_BreakSpec(si, b.id, lo, hi, b.duration, "break", holes))
+            lunch_total += b.duration
+        for k, u in enumerate(s.unavailability):
+            lo, hi = max(u.start, s.shift.start), min(u.end, s.shift.end)
+            if lo < hi:
+                breaks.append(_BreakSpec(si, f"busy{k}:{u.reason}", lo, lo, hi - lo, "unavailable"))
+        span_max.append(
+            None if s.max_working_seconds is None else s.max_working_seconds + lunch_total
+        )
+
+    capacity = demand = None
+    if any(s.capacity is not None for s in staff):
+        capacity = [s.capacity if s.capacity is not None else 10**9 for s in staff]
+        demand = [0] * n_depots + [visits[vi].demand for vi in kept]
+
+    arc_costs = []
+    for s in staff:
+        if params.objective == "distance" or (s.cost_per_hour is None and s.cost_per_km is None):
+            arc_costs.append((0, 1, 0) if params.objective != "distance" else (0, 0, 1))
+        else:
+            # cents per second / per metre, scaled by 1000 to stay integer
+            wt = round((s.cost_per_hour or 0.0) * 100 / 3600 * 1000)
+            wd = round((s.cost_per_km or 0.0) * 100 / 1000 * 1000)
+            arc_costs.append((1, wt, wd))
+
+    staff_soft = None
+    soft_bounds: list[tuple[int, int, int, int]] = []
+    soft_needed = any(
+        (not visits[vi].locked)
+        and (visits[vi].preferred_staff is not None or visits[vi].previous_staff is not None)
+        for vi in kept
+    )
+    if soft_needed:
+        staff_soft = []
+        for s in staff:
+            vec = [0] * n_nodes
+            for k, vi in enumerate(kept):
+                v = visits[vi]
+                if v.locked:
+                    continue
+                c = 0
+                if v.preferred_staff is not None and v.preferred_staff != s.id:
+                    c += params.preferred_staff_penalty
+                if v.previous_staff is not None and v.previous_staff != s.id:
+                    c += params.move_penalty
+                vec[n_depots + k] = c
+            staff_soft.append(vec)
+    coef = max(1, round(params.move_penalty_per_hour / 3600)) if params.move_penalty_per_hour else 0
+    for vi in kept:
+        v = visits[vi]
+        if v.locked or v.previous_start is None or not coef:
+            continue
+        pw = _previous_window(v, params)
+        soft_bounds.append((node_of_visit[vi], pw.start, pw.end, coef))
+
+    compiled = _Compiled(
+        n_nodes=n_nodes,
+        starts=starts,
+        ends=ends,
+        node_visit=node_visit,
+        dur=dur.tolist(),
+        dist=dist.tolist(),
+        service=service,
+        windows=windows,
+        allowed=allowed,
+        penalty=penalty,
+        shifts=[(s.shift.start, s.shift.end) for s in staff],
+        span_max=span_max,
+        breaks=breaks,
+        capacity=capacity,
+        demand=demand,
+        arc_costs=arc_costs,
+        staff_soft=staff_soft,
+        soft_bounds=soft_bounds,
+        horizon=horizon,
+        objective=params.objective,
+    )
+    return _Prepared(
+        compiled=compiled,
+        node_of_visit=node_of_visit,
+        excluded=excluded,
+        capable=capable,
+        eff_windows=eff_windows,
+        full_dur=dur,
+        full_dist=dist,
+    )
+
+
+def _previous_window(v: Visit, params: SolveParams) -> TimeWindow:
+    if v.previous_window is not None:
+        return v.previous_window
+    assert v.previous_start is not None
+    half = params.arrival_window_seconds // 2
+    return TimeWindow(v.previous_start - half, v.previous_start + half)
+
+
+# --------------------------------------------------------------------- OR-Tools model + search
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One independent search: first-solution strategies tried in turn (multi-start), each
+    followed by the metaheuristic; the best plan is kept."""
+
+    name: str
+    first_solution: str
+    metaheuristic: str | None  # None: OR-Tools' iterated local search (ruin and recreate)
+    ruin: str = "sisr"
+    restarts: tuple[str, ...] = ()  # further first-solution strategies when time allows
+    operators: tuple[str, ...] = ()  # extra local-search operators switched on
+
+
+# Benchmark mode (objective "distance"), measured on Solomon subsets (BENCHMARKS.md): guided
+# local search rarely leaves the basin of its first solution, and the best first-solution strategy
+# differs by instance class (path cheapest arc wins on the wide-window classes R2/RC2), so each
+# worker tries two starts when the budget allows.
+STRATEGIES = (
+    Strategy("lci+gls", "LOCAL_CHEAPEST_INSERTION", "GUIDED_LOCAL_SEARCH", restarts=("SAVINGS",)),
+    Strategy(
+        "pci+gls",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "GUIDED_LOCAL_SEARCH",
+        restarts=("PATH_CHEAPEST_ARC",),
+    ),
+)
+# Field-service days (objective "travel_time", optional visits with priorities), measured with
+# benchmarks/optimizer/field_day.py: parallel cheapest insertion starts best; the ruin-and-
+# recreate style LNS operators (close nodes, path LNS) let it serve more visits.
+FIELD_STRATEGIES = (
+    Strategy(
+        "pci+gls+close-nodes-lns",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "GUIDED_LOCAL_SEARCH",
+        operators=(
+            "use_global_cheapest_insertion_close_nodes_lns",
+            "use_local_cheapest_insertion_close_nodes_lns",
+        ),
+    ),
+    Strategy(
+        "pci+gls+path-lns",
+        "PARALLEL_CHEAPEST_INSERTION",
+        "GUIDED_LOCAL_SEARCH",
+        operators=("use_path_lns", "use_full_path_lns"),
+    ),
+)
+MIN_SECONDS_PER_START = 3.0  # a restart only when each start gets at least this long
+MAX_NODES_FOR_RESTARTS = 300
+TEXTBOOK = Strategy("textbook", "PATH_CHEAPEST_ARC", "GUIDED_LOCAL_SEARCH")
+
+
+def _build(c: _Compiled):
+    manager = pywrapcp.RoutingIndexManager(c.n_nodes, len(c.starts), c.starts, c.ends)
+    routing = pywrapcp.RoutingModel(manager)
+    nv = len(c.starts)
+
+    # arc costs (one evaluator per distinct weighting)
+    dur = np.array(c.dur, dtype=np.int64)
+    dist = np.array(c.dist, dtype=np.int64)
+    evaluators: dict[tuple[int, int, int], int] = {}
+    for v, key in enumerate(c.arc_costs):
+        if key not in evaluators:
+            kind, wt, wd = key
+            if kind == 0:
+                m = dur * wt + dist * wd
+            else:
+                m = (dur * wt + dist * wd + 500) // 1000
+            evaluators[key] = routing.RegisterTransitMatrix(m.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(evaluators[key], v)
+
+    # time: travel + service of the origin node
+    transit = dur + np.array(c.service, dtype=np.int64)[:, None]
+    time_cb = routing.RegisterTransitMatrix(transit.tolist())
+    routing.AddDimension(time_cb, c.horizon, c.horizon, False, "time")
+    time = routing.GetDimensionOrDie("time")
+    for node in range(c.n_nodes):
+        ws = c.windows[node]
+        if c.node_visit[node] < 0:
+            continue
+        index = manager.NodeToIndex(node)
+        if ws:
+            cv = time.CumulVar(index)
+            cv.SetRange(ws[0][0], ws[-1][1])
+            for (_, a_end), (b_start, _) in zip(ws, ws[1:], strict=False):
+                if b_start - 1 >= a_end + 1:
+                    cv.RemoveInterval(a_end + 1, b_start - 1)
+        if c.optional_visits:
+            routing.AddDisjunction([index], c.penalty[node])
+        if c.allowed[node] is not None:
+            # (SetAllowedVehiclesForIndex's Span argument is unusable from Python in 9.15)
+            routing.VehicleVar(index).SetValues([-1, *c.allowed[node]])
+    for v in range(nv):
+        lo, hi = c.shifts[v]
+        time.CumulVar(routing.Start(v)).SetRange(lo, hi)
+        time.CumulVar(routing.End(v)).SetRange(lo, hi)
+        if c.span_max[v] is not None:
+            time.SetSpanUpperBoundForVehicle(c.span_max[v], v)
+        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
+    for node, lo, hi, coef in c.soft_bounds:
+        index = manager.NodeToIndex(node)
+        time.SetCumulVarSoftLowerBound(index, lo, coef)
+        time.SetCumulVarSoftUpperBound(index, hi, coef)
+
+    # breaks and unavailability
+    solver = routing.solver()
+    intervals: list[Any] = []
+    if c.breaks:
+        visit_transit = [0] * routing.Size()
+        for index in range(routing.Size()):
+            node = manager.IndexToNode(index)
+            visit_transit[index] = c.service[node]
+        per_vehicle: dict[int, list[Any]] = {}
+        for k, b in enumerate(c.breaks):
+            iv = solver.FixedDurationIntervalVar(
+                b.start_min, b.start_max, b.duration, False, f"b{k}"
+            )
+            for h_lo, h_hi in b.holes:
+                iv.StartExpr().Var().RemoveInterval(h_lo, h_hi)
+            per_vehicle.setdefault(b.vehicle, []).append(iv)
+            intervals.append(iv)
+            routing.AddIntervalToAssignment(iv)
+        for v, ivs in per_vehicle.items():
+            time.SetBreakIntervalsOfVehicle(ivs, v, visit_transit)
+
+    if c.capacity is not None and c.demand is not None:
+        dem_cb = routing.RegisterUnaryTransitVector(c.demand)
+        routing.AddDimensionWithVehicleCapacity(dem_cb, 0, c.capacity, True, "load")
+
+    if c.staff_soft is not None:
+        cache: dict[tuple[int, ...], int] = {}
+        cbs = []
+        for vec in c.staff_soft:
+            key = tuple(vec)
+            if key not in cache:
+                cache[key] = routing.RegisterUnaryTransitVector(vec)
+            cbs.append(cache[key])
+        cap = int(sum(max(vec) for vec in c.staff_soft) + 1)
+        cap = max(cap, int(sum(sum(v) for v in c.staff_soft[:1])) + 1)
+        routing.AddDimensionWithVehicleTransits(cbs, 0, cap, True, "staff_preference")
+        routing.GetDimensionOrDie("staff_preference").SetSpanCostCoefficientForAllVehicles(1)
+    return manager, routing, time, intervals
+
+
+def _search_parameters(
+    strategy: Strategy, seconds: float, params: SolveParams, first_solution: str | None = None
+):
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    fs = params.first_solution or first_solution or strategy.first_solution
+    sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, fs)
+    meta = params.metaheuristic or strategy.metaheuristic
+    if meta is None:
+        sp.use_iterated_local_search = True
+        ils = sp.iterated_local_search_parameters
+        rr = ils.ruin_recreate_parameters
+        del rr.ruin_strategies[:]
+        ruin = rr.ruin_strategies.add()
+        if strategy.ruin == "sisr":
+            ruin.sisr.max_removed_sequence_size = 10
+            ruin.sisr.avg_num_removed_visits = 10
+            ruin.sisr.bypass_factor = 0.01
+        else:
+            ruin.spatially_close_routes.num_ruined_routes = 3
+        rr.recreate_strategy.heuristic = (
+            routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+        )
+        ils.improve_perturbed_solution = True
+        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+        sa.automatic_temperatures = True
+    else:
+        sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
+    for name in strategy.operators:
+        setattr(sp.local_search_operators, name, optional_boolean_pb2.BOOL_TRUE)
+    sp.time_limit.FromMilliseconds(max(10, int(seconds * 1000)))
+    if params.log_search:
+        sp.log_search = True
+    return sp
+
+
+def _run_search(
+    c: _Compiled,
+    strategy: Strategy,
+    deadline: float,
+    params: SolveParams,
+    first_only: bool,
+    rescue: bool = False,
+) -> dict[str, Any] | None:
+    """Build and search one model (or several starts); a plain description of the best plan."""
+    t0 = time.time()
+    starts = [strategy.first_solution]
+    if not first_only and params.first_solution is None and c.n_nodes <= MAX_NODES_FOR_RESTARTS:
+        for extra in strategy.restarts:
+            if (deadline - t0) / (len(starts) + 1) >= MIN_SECONDS_PER_START:
+                starts.append(extra)
+    best = None
+    for k, fs in enumerate(starts):
+        slice_end = t0 + (deadline - t0) * (k + 1) / len(starts)
+        found = _one_search(c, strategy, fs, slice_end, params, first_only, rescue)
+        if found is not None and (best is None or found["objective"] < best["objective"]):
+            best = found
+    if best is not None:
+        best["seconds"] = time.time() - t0
+    return best
+
+
+def _one_search(
+    c: _Compiled,
+    strategy: Strategy,
+    first_solution: str,
+    deadline: float,
+    params: SolveParams,
+    first_only: bool,
+    rescue: bool,
+) -> dict[str, Any] | None:
+    manager, routing, time_dim, intervals = _build(c)
+    remaining = deadline - time.time()
+    sp = _search_parameters(strategy, max(0.05, remaining), params, first_solution)
+    if first_only:
+        sp.solution_limit = 1
+    assignment = routing.SolveWithParameters(sp)
+    if assignment is None and rescue and not first_only:
+        # out of time before any plan: take the first plan found, whatever the budget
+        sp = _search_parameters(strategy, FIRST_PLAN_SECONDS, params, first_solution)
+        sp.solution_limit = 1
+        assignment = routing.SolveWithParameters(sp)
+    if assignment is None:
+        return None
+    routes = []
+    for v in range(len(c.starts)):
+        index = routing.Start(v)
+        stops = []
+        start_cumul = assignment.Value(time_dim.CumulVar(index))
+        index = assignment.Value(routing.NextVar(index))
+        while not routing.IsEnd(index):
+            stops.append((manager.IndexToNode(index), assignment.Value(time_dim.CumulVar(index))))
+            index = assignment.Value(routing.NextVar(index))
+        end_cumul = assignment.Value(time_dim.CumulVar(index))
+        routes.append({"start": start_cumul, "end": end_cumul, "stops": stops})
+    placed = []
+    if intervals:
+        container = assignment.IntervalVarContainer()
+        by_name = {}
+        for i in range(container.Size()):
+            el = container.Element(i)
+            by_name[el.Var().Name()] = el
+        for k, iv in enumerate(intervals):
+            el = by_name.get(iv.Name())
+            if el is not None and el.PerformedValue():
+                placed.append((k, el.StartValue()))
+    return {
+        "objective": assignment.ObjectiveValue(),
+        "routes": routes,
+        "breaks": placed,
+        "strategy": f"{strategy.name}:{first_solution}",
+        "first_only": first_only,
+    }
+
+
+def _spawn_worker() -> subprocess.Popen[bytes]:
+    """Start a worker process now (its imports overlap with preparing the model)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "optimizer.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+
+
+def _send_job(proc: subprocess.Popen[bytes], job: tuple[Any, ...]) -> bool:
+    """Hand the job to the worker without waiting for it to finish its imports."""
+    stdin = proc.stdin
+    assert stdin is not None
+    payload = pickle.dumps(job)
+    proc.stdin = None  # ours now: communicate() must not touch it
+
+    def write() -> None:
+        try:
+            stdin.write(payload)
+            stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    threading.Thread(target=write, daemon=True).start()
+    return True
+
+
+def _collect(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any] | None:
+    """The worker's result, or None if it fails or overruns the deadline by more than a bit."""
+    try:
+        out, _ = proc.communicate(timeout=max(0.2, deadline - time.time() + WORKER_GRACE_S))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    if proc.returncode != 0 or not out:
+        return None
+    result = pickle.loads(out)
+    if result is None or "error" in result:
+        return None
+    return result
+
+
+def _search(
+    c: _Compiled,
+    params: SolveParams,
+    deadline: float,
+    strategies: Sequence[Strategy] | None,
+    procs: list[subprocess.Popen[bytes]],
+) -> dict[str, Any] | None:
+    """Independent searches: the first in this process, the others in worker processes."""
+    if not strategies:
+        strategies = STRATEGIES if params.objective == "distance" else FIELD_STRATEGIES
+    strategies = list(strategies)
+    first_only = params.solution_limit == 1
+    running = []
+    for i, proc in enumerate(procs, start=1):
+        job = (c, strategies[i % len(strategies)], deadline - WORKER_EXIT_S, params, first_only)
+        if _send_job(proc, job):
+            running.append(proc)
+    results: list[dict[str, Any] | None] = []
+    try:
+        results.append(_run_search(c, strategies[0], deadline, params, first_only, rescue=True))
+    finally:
+        results += [_collect(p, deadline) for p in running]
+    found = [r for r in results if r is not None]
+    if not found:
+        return None
+    return min(found, key=lambda r: r["objective"])
+
+
+# --------------------------------------------------------------------- result
+
+
+def solve(
+    problem: Problem,
+    params: SolveParams | None = None,
+    travel: TravelProvider | None = None,
+    strategies: Sequence[Strategy] | None = None,
+) -> Solution:
+    """Plan ``problem``; always returns a plan (possibly with every visit unassigned)."""
+    params = params or SolveParams()
+    started = time.time()
+    margin = RESULT_MARGIN_S + RESULT_MARGIN_PER_VISIT_S * len(problem.visits)
+    deadline = started + max(0.1, params.time_limit_seconds - margin)
+    n_workers = max(1, params.num_workers)
+    if params.time_limit_seconds < MIN_SECONDS_FOR_WORKERS or not problem.visits:
+        n_workers = 1  # a worker's start-up would eat the whole budget
+    procs = [_spawn_worker() for _ in range(n_workers - 1)]
+    try:
+        prep = _prepare(problem, params, travel)
+        c = prep.compiled
+        raw = None
+        if any(n >= 0 for n in c.node_visit) and problem.staff:
+            raw = _search(c, params, max(deadline, time.time() + 0.05), strategies, procs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None and proc.stdin is not None:
+                proc.kill()  # never got a job
+                proc.communicate()
+    if raw is None:  # no visit to plan or no plan found: every visit unassigned
+        raw = {
+            "objective": 0,
+            "routes": [
+                {"start": c.shifts[v][0], "end": c.shifts[v][0], "stops": []}
+                for v in range(len(c.starts))
+            ],
+            "breaks": [],
+            "strategy": "none",
+            "first_only": False,
+        }
+        status = "empty"
+    else:
+        status = "first_solution" if raw["first_only"] else "optimized"
+    return _to_solution(problem, params, prep, raw, status, time.time() - started)
+
+
+def _to_solution(
+    problem: Problem,
+    params: SolveParams,
+    prep: _Prepared,
+    raw: dict[str, Any],
+    status: str,
+    seconds: float,
+) -> Solution:
+    c = prep.compiled
+    staff = problem.staff
+    visits = problem.visits
+    breaks_by_vehicle: dict[int, list[tuple[int, int, _BreakSpec]]] = {}
+    for k, start in raw["breaks"]:
+        b = c.breaks[k]
+        breaks_by_vehicle.setdefault(b.vehicle, []).append((start, start + b.duration, b))
+
+    def break_time_in(v: int, lo: int, hi: int) -> int:
+        return sum(max(0, min(e, hi) - max(s, lo)) for s, e, _ in breaks_by_vehicle.get(v, []))
+
+    def drive(v: int, t: int, seconds: int) -> int:
+        """Arrival when leaving at ``t`` and driving ``seconds``, pausing for breaks."""
+        for bs, be, _ in sorted(breaks_by_vehicle.get(v, []), key=lambda x: x[0]):
+            if be <= t:
+                continue
+            if bs >= t + seconds:
+                break
+            seconds -= max(0, bs - t)
+            t = max(t, be)
+        return t + seconds
+
+    routes: list[Route] = []
+    assigned: dict[int, tuple[int, Stop]] = {}
+    for v, r in enumerate(raw["routes"]):
+        s = staff[v]
+        stops: list[Stop] = []
+        prev_node = c.starts[v]
+        prev_end = r["start"]
+        travel_s = travel_m = service_s = 0
+        for node, start in r["stops"]:
+            vi = c.node_visit[node]
+            visit = visits[vi]
+            leg_s = c.dur[prev_node][node]
+            leg_m = c.dist[prev_node][node]
+            if not stops and not break_time_in(v, prev_end, start):
+                # leave as late as possible instead of waiting at the first customer
+                prev_end = max(prev_end, start - leg_s)
+                r = {**r, "start": prev_end}
+            arrival = drive(v, prev_end, leg_s)
+            wait = max(0, start - arrival - break_time_in(v, arrival, start))
+            promised = _promise(visit, start, params)
+            stop = Stop(
+                visit_id=visit.id,
+                arrival=min(arrival, start),
+                start=start,
+                end=start + visit.duration,
+                travel_seconds=leg_s,
+                travel_metres=leg_m,
+                wait_seconds=wait,
+                promised_window=promised,
+            )
+            stops.append(stop)
+            assigned[vi] = (v, stop)
+            travel_s += leg_s
+            travel_m += leg_m
+            service_s += visit.duration
+            prev_node, prev_end = node, start + visit.duration
+        ret_s = c.dur[prev_node][c.ends[v]]
+        ret_m = c.dist[prev_node][c.ends[v]]
+        if stops:
+            end_time = min(r["end"], prev_end + ret_s + break_time_in(v, prev_end, r["end"]))
+            end_time = max(end_time, prev_end + ret_s)
+            start_time = r["start"]
+        else:
+            end_time = start_time = r["start"]
+            ret_s = ret_m = 0
+        travel_s += ret_s
+        travel_m += ret_m
+        placed = tuple(
+            PlacedBreak(
+                id=b.id.split(":", 1)[-1] if b.kind == "unavailable" else b.id,
+                start=bs,
+                end=be,
+                kind=b.kind,
+            )  # type: ignore[arg-type]
+            for bs, be, b in sorted(breaks_by_vehicle.get(v, []), key=lambda x: x[0])
+            if stops and (b.kind == "break" or (be > start_time and bs < end_time))
+        )
+        span = end_time - start_time
+        working = span - break_time_in(v, start_time, end_time) if stops else 0
+        shift_len = max(1, s.shift.end - s.shift.start)
+        routes.append(
+            Route(
+                staff_id=s.id,
+                stops=tuple(stops),
+                breaks=placed,
+                start_time=start_time,
+                end_time=end_time,
+                return_travel_seconds=ret_s,
+                return_travel_metres=ret_m,
+                travel_seconds=travel_s,
+                travel_metres=travel_m,
+                service_seconds=service_s,
+                working_seconds=working,
+                utilisation=round(working / shift_len, 4),
+            )
+        )
+
+    unassigned = list(prep.excluded)
+    for vi, _node in prep.node_of_visit.items():
+        if vi not in assigned:
+            unassigned.append(_dropped_reason(problem, prep, vi, routes))
+    order = {v.id: i for i, v in enumerate(visits)}
+    unassigned.sort(key=lambda u: order[u.visit_id])
+
+    moved = []
+    for vi, v in enumerate(visits):
+        if v.previous_staff is None and v.previous_start is None:
+            continue
+        got = assigned.get(vi)
+        new_staff = staff[got[0]].id if got else None
+        new_start = got[1].start if got else None
+        changed = new_staff != v.previous_staff
+        if not changed and v.previous_start is not None and new_start is not None:
+            changed = not _previous_window(v, params).contains(new_start)
+        if changed:
+            moved.append(MovedVisit(v.id, v.previous_staff, new_staff, v.previous_start, new_start))
+
+    used = [r for r in routes if r.stops]
+    shift_total = sum(
+        staff[i].shift.end - staff[i].shift.start for i, r in enumerate(routes) if r.stops
+    )
+    work_total = sum(r.working_seconds for r in used)
+    totals = Totals(
+        travel_seconds=sum(r.travel_seconds for r in routes),
+        travel_metres=sum(r.travel_metres for r in routes),
+        service_seconds=sum(r.service_seconds for r in routes),
+        working_seconds=work_total,
+        utilisation=round(work_total / shift_total, 4) if shift_total else 0.0,
+        visits_assigned=len(assigned),
+        visits_unassigned=len(unassigned),
+        priority_served=sum(visits[vi].priority for vi in assigned),
+        priority_total=sum(v.priority for v in visits),
+    )
+    return Solution(
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        moved=tuple(moved),
+        totals=totals,
+        rules_checked=RULES,
+        objective=int(raw["objective"]),
+        status=status,
+        solve_seconds=round(seconds, 3),
+        params=params,
+    )
+
+
+def _promise(visit: Visit, start: int, params: SolveParams) -> TimeWindow:
+    if visit.locked and visit.previous_window is not None:
+        return visit.previous_window
+    half = params.arrival_window_seconds // 2
+    lo, hi = start - half, start + half
+    for w in visit.windows:
+        if w.contains(start):
+            lo, hi = max(lo, w.start), min(hi, w.end)
+    return TimeWindow(lo, hi)
+
+
+def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Route]) -> Unassigned:
+    """Why the search left a plannable visit out: measured against the final routes."""
+    v = problem.visits[vi]
+    label = _staff_labels(problem.staff)
+    if v.locked:
+        held_by = next(
+            (label[i] for i, s in enumerate(problem.staff) if s.id == v.previous_staff),
+            str(v.previous_staff),
+        )
+        return Unassigned(
+            v.id,
+            "locked_conflict",
+            f"locked to {held_by} in its promised window, but that no longer fits "
+            "(shift, breaks or other locked visits)",
+        )
+    c = prep.compiled
+    node = prep.node_of_visit[vi]
+    pos_of = {x.id: i for i, x in enumerate(problem.visits)}
+    best: tuple[int, str] | None = None
+    for si in prep.capable[vi]:
+        s = problem.staff[si]
+        route = routes[si]
+        nodes = [prep.node_of_visit[pos_of[st.visit_id]] for st in route.stops]
+        for pos in range(len(nodes) + 1):
+            seq = nodes[:pos] + [node] + nodes[pos:]
+            late = _lateness(c, si, seq, s)
+            after = f"after {route.stops[pos - 1].visit_id}" if pos else "first"
+            if best is None or late < best[0]:
+                best = (late, f"{label[si]} ({after})")
+    who = _who_could_do_it([label[i] for i in prep.capable[vi]])
+    free = sum(
+        max(
+            0,
+            (problem.staff[i].shift.end - problem.staff[i].shift.start) - routes[i].working_seconds,
+        )
+        for i in prep.capable[vi]
+    )
+    assert best is not None
+    if best[0] > 0:
+        text = (
+            f"{who} fully booked: the best place for it, "
+            f"{best[1]}, would run {max(1, best[0] // 60)} min late; "
+            f"{free // 60} min of shift left in total"
+        )
+    else:
+        text = (
+            f"{who} fully booked: fitting it in "
+            f"({best[1]}) would break a lunch break, a busy interval or the maximum working time"
+        )
+    return Unassigned(v.id, "fully_booked", text)
+
+
+def _lateness(c: _Compiled, v: int, seq: list[int], s: StaffMember) -> int:
+    """Total lateness of a route through ``seq`` with earliest starts (breaks ignored)."""
+    t = c.shifts[v][0]
+    prev = c.starts[v]
+    late = 0
+    for node in seq:
+        t += c.dur[prev][node]
+        ws = c.windows[node]
+        if ws:
+            ok = [w for w in ws if t <= w[1]]
+            if ok:
+                t = max(t, ok[0][0])
+            else:
+                late += t - ws[-1][1]
+        t += c.service[node]
+        prev = node
+    t += c.dur[prev][c.ends[v]]
+    late += max(0, t - c.shifts[v][1])
+    return late

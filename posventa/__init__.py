@@ -1,0 +1,3 @@
+"""posventa: after-sales field-service and training scheduler."""
+
+__version__ = "0.1.0"

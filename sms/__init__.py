@@ -1,0 +1,1 @@
+"""Two-way SMS with customers: gateways, templates, reply parsing, inbound pipeline."""

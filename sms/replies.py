@@ -1,0 +1,205 @@
+"""Understanding customers' SMS replies.
+
+Case, accents, punctuation and spaces do not matter ("Sí", "si.", " SI " all read "SI"). The
+carriers' and Twilio's reserved keywords win over everything else: STOP, STOPALL, UNSUBSCRIBE,
+CANCEL, END, QUIT, REVOKE, OPTOUT (and Spanish BAJA) opt out; START, UNSTOP, YES (and ALTA) opt
+in; HELP, INFO (and AYUDA) ask for help. That is why YES never confirms a visit: the confirmation
+words are SI / OK / CONFIRMO (or 1). Other words are read in the conversation's context: the
+template of the last message we sent to that number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "BAJA"}
+)
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES", "ALTA"})
+HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+# Keywords Twilio itself answers on standard numbers (we must not answer them twice).
+TWILIO_RESERVED = frozenset(
+    {
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "START",
+        "UNSTOP",
+        "YES",
+        "HELP",
+        "INFO",
+    }
+)
+
+CONFIRM_WORDS = frozenset(
+    {
+        "SI",
+        "OK",
+        "OKAY",
+        "OKEY",
+        "VALE",
+        "CONFIRMO",
+        "CONFIRMAR",
+        "CONFIRMADO",
+        "CONFIRMADA",
+        "CONFIRM",
+        "CONFIRMED",
+        "SI CONFIRMO",
+        "SI VALE",
+        "PERFECTO",
+        "DE ACUERDO",
+        "1",
+    }
+)
+DECLINE_WORDS = frozenset(
+    {
+        "NO",
+        "NO PUEDO",
+        "NO ME VIENE BIEN",
+        "NO ME VA BIEN",
+        "NO GRACIAS",
+        "CANT",
+        "CANNOT",
+        "CAN NOT",
+        "I CANT",
+        "DECLINE",
+        "NO THANKS",
+        "2",
+    }
+)
+RESCHEDULE_WORDS = frozenset(
+    {
+        "OTRA",
+        "OTRA HORA",
+        "OTRO",
+        "OTRO DIA",
+        "OTRA FECHA",
+        "CAMBIAR",
+        "CAMBIO",
+        "CAMBIAR HORA",
+        "OTHER",
+        "OTHER TIME",
+        "ANOTHER TIME",
+        "CHANGE",
+        "RESCHEDULE",
+        "3",
+    }
+)
+SLOT_PREFIXES = ("OPCION ", "OPTION ", "SLOT ", "LA ", "EL ", "NUMERO ", "NUMBER ", "NO ")
+THUMBS_UP = ("👍", "👌")
+
+
+class Context(StrEnum):
+    """What the customer is answering."""
+
+    NONE = "none"
+    CONFIRMATION = "confirmation"
+    SLOTS = "slots"
+    SURVEY_SCORE = "survey_score"
+    SURVEY_COMMENT = "survey_comment"
+
+
+class ReplyKind(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    CONFIRM = "confirm"
+    DECLINE = "decline"
+    RESCHEDULE = "reschedule"
+    CHOOSE_SLOT = "choose_slot"
+    SURVEY_SCORE = "survey_score"
+    SURVEY_COMMENT = "survey_comment"
+    UNKNOWN = "unknown"
+
+
+TEMPLATE_CONTEXTS: dict[str, Context] = {
+    "visit_confirmation": Context.CONFIRMATION,
+    "visit_no_answer_reminder": Context.CONFIRMATION,
+    "visit_day_before_reminder": Context.CONFIRMATION,
+    "visit_rescheduled": Context.CONFIRMATION,
+    "help_confirmation": Context.CONFIRMATION,
+    "reschedule_offer": Context.SLOTS,
+    "help_slots": Context.SLOTS,
+    "survey_request": Context.SURVEY_SCORE,
+    "survey_reminder": Context.SURVEY_SCORE,
+    "help_survey": Context.SURVEY_SCORE,
+    "survey_comment_request": Context.SURVEY_COMMENT,
+}
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    kind: ReplyKind
+    keyword: str = ""  # the normalized text, for reserved keywords
+    slot: int | None = None
+    score: int | None = None
+    comment: str | None = None
+
+
+def context_for_template(template: str | None) -> Context:
+    return TEMPLATE_CONTEXTS.get(template or "", Context.NONE)
+
+
+def normalize(text: str) -> str:
+    """Upper case, no accents, punctuation turned into spaces, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = re.sub(r"[^0-9A-Z]+", " ", no_marks.upper().replace("'", "").replace("’", ""))
+    return " ".join(words.split())
+
+
+_SCORE = re.compile(
+    r"^\s*([1-5])(?:\s*(?:/\s*5|de 5|of 5|estrellas?|stars?|puntos?|points?))?"
+    r"(?=$|[^0-9])\W*(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _slot(norm: str) -> int | None:
+    for prefix in SLOT_PREFIXES:
+        if norm.startswith(prefix):
+            norm = norm[len(prefix) :]
+            break
+    return int(norm) if norm in {"1", "2", "3"} else None
+
+
+def parse_reply(text: str, context: Context = Context.NONE) -> ParsedReply:
+    """What a reply means, given what it answers."""
+    norm = normalize(text)
+    if norm in OPT_OUT_WORDS:
+        return ParsedReply(ReplyKind.OPT_OUT, keyword=norm)
+    if norm in OPT_IN_WORDS:
+        return ParsedReply(ReplyKind.OPT_IN, keyword=norm)
+    if norm in HELP_WORDS:
+        return ParsedReply(ReplyKind.HELP, keyword=norm)
+    if context is Context.CONFIRMATION:
+        if norm in CONFIRM_WORDS or (not norm and text.strip().startswith(THUMBS_UP)):
+            return ParsedReply(ReplyKind.CONFIRM)
+        if norm in DECLINE_WORDS:
+            return ParsedReply(ReplyKind.DECLINE)
+        if norm in RESCHEDULE_WORDS:
+            return ParsedReply(ReplyKind.RESCHEDULE)
+    elif context is Context.SLOTS:
+        slot = _slot(norm)
+        if slot is not None:
+            return ParsedReply(ReplyKind.CHOOSE_SLOT, slot=slot)
+        if norm in DECLINE_WORDS or norm in {"NINGUNA", "NINGUNO", "NONE"}:
+            return ParsedReply(ReplyKind.DECLINE)
+    elif context is Context.SURVEY_SCORE:
+        match = _SCORE.match(text or "")
+        if match:
+            comment = match.group(2).strip() or None
+            return ParsedReply(ReplyKind.SURVEY_SCORE, score=int(match.group(1)), comment=comment)
+    elif context is Context.SURVEY_COMMENT:
+        comment = " ".join((text or "").split())
+        if comment:
+            return ParsedReply(ReplyKind.SURVEY_COMMENT, comment=comment[:1000])
+    return ParsedReply(ReplyKind.UNKNOWN)

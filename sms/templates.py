@@ -1,0 +1,241 @@
+"""Message templates per locale (es, en) and the formatting of the values they show.
+
+Every template stays within 2 SMS segments with the longest realistic values (checked by
+``tests/sms/test_templates.py``). Spanish text with "á", "í", "ó" or "ú" is sent as UCS-2, so a
+Spanish template has about 134 characters to spend. Answer words are chosen away from the
+carriers' reserved keywords: YES opts in, so confirmation is "SI" / "OK" (or 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+LOCALES = ("es", "en")
+DEFAULT_LOCALE = "es"
+PRODUCT_MAX = 20
+STAFF_MAX = 12
+
+# Templates the workflows ask for (interfaces.md) ...
+VISIT_TEMPLATES = (
+    "visit_confirmation",
+    "visit_no_answer_reminder",
+    "visit_day_before_reminder",
+    "reschedule_offer",
+    "visit_rescheduled",
+    "visit_cancelled",
+)
+SALE_TEMPLATES = (
+    "survey_request",
+    "survey_reminder",
+    "survey_comment_request",
+    "survey_thanks",
+)
+# ... and the short answers the inbound pipeline sends back.
+REPLY_TEMPLATES = (
+    "reply_confirmed",
+    "calendar_link",
+    "reply_declined",
+    "reply_no_slots",
+    "reply_rejected",
+    "help_confirmation",
+    "help_slots",
+    "help_survey",
+    "help_general",
+    "unknown_number",
+    "opted_out",
+    "opted_in",
+)
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "visit_confirmation": {
+        "es": "{Kind} de {product} el {date}: {staff} llegará de {start} a {end}. "
+        "¿Le va bien? Responda SI, NO u OTRA hora.",
+        "en": "Your {kind} for {product}: {date}, arriving between {start} and {end}, "
+        "with {staff}. Reply OK to confirm, NO if you can't make it, or OTHER for another time.",
+    },
+    "visit_no_answer_reminder": {
+        "es": "Recordatorio: ¿confirma su {kind} del {date} entre {start} y {end}? "
+        "Responda SI, NO si no puede u OTRA para cambiar la hora.",
+        "en": "Reminder: can you confirm your {kind} on {date} between {start} and {end}? "
+        "Reply OK to confirm, NO if you can't make it, or OTHER for another time.",
+    },
+    "visit_day_before_reminder": {
+        "es": "Mañana {date} entre {start} y {end} le visita {staff} para su {kind}. "
+        "Si no puede, responda NO u OTRA para cambiar la hora.",
+        "en": "Tomorrow, {date}, {staff} will come between {start} and {end} for your {kind} "
+        "of {product}. If you can't make it, reply NO, or OTHER for another time.",
+    },
+    "reschedule_offer": {
+        "es": "Horas para su {kind}: {slots}. Responda 1, 2, 3 o NO.",
+        "en": "Other times for your {kind}: {slots}. Reply 1, 2 or 3 to choose, "
+        "or NO if none suits you.",
+    },
+    "visit_rescheduled": {
+        "es": "Hecho: su {kind} queda el {date}, llegada entre {start} y {end}, con {staff}. "
+        "Gracias.",
+        "en": "Done: your {kind} is now on {date}, arriving between {start} and {end}, "
+        "with {staff}. Thank you.",
+    },
+    "visit_cancelled": {
+        "es": "Su {kind} de {product} del {date} ha sido anulada. "
+        "Si necesita otra fecha, contacte con nosotros.",
+        "en": "Your {kind} for {product} on {date} has been cancelled. "
+        "If you need another date, please contact us.",
+    },
+    "survey_request": {
+        "es": "¿Qué tal con su {product}? Valore nuestro servicio del 1 (mal) al 5 (excelente) "
+        "respondiendo con un número.",
+        "en": "How is your {product}? Rate our service from 1 (poor) to 5 (excellent) "
+        "by replying with a number.",
+    },
+    "survey_reminder": {
+        "es": "Su opinión nos importa: valore el servicio de su {product} del 1 (mal) "
+        "al 5 (excelente) respondiendo con un número.",
+        "en": "Your opinion matters: rate the service for your {product} from 1 (poor) "
+        "to 5 (excellent) by replying with a number.",
+    },
+    "survey_comment_request": {
+        "es": "Gracias por su nota. ¿Quiere contarnos algo más? Responda con su comentario "
+        "(opcional).",
+        "en": "Thanks for your rating. Anything else you'd like to tell us? "
+        "Reply with your comment (optional).",
+    },
+    "survey_thanks": {
+        "es": "¡Gracias por su opinión! Nos ayuda a mejorar.",
+        "en": "Thank you for your feedback! It helps us improve.",
+    },
+    "reply_confirmed": {
+        "es": "Gracias, su {kind} del {date} entre {start} y {end} queda confirmada.",
+        "en": "Thank you, your {kind} on {date} between {start} and {end} is confirmed.",
+    },
+    "calendar_link": {
+        "es": "Añádala a su calendario: {url}",
+        "en": "Add it to your calendar: {url}",
+    },
+    "reply_declined": {
+        "es": "Entendido, no iremos en esa fecha. Le propondremos otra en breve.",
+        "en": "Understood, we won't come on that date. We'll propose another one shortly.",
+    },
+    "reply_no_slots": {
+        "es": "Ahora mismo no tenemos otras horas libres. Le llamaremos para buscar una fecha.",
+        "en": "We have no other free times right now. We'll call you to find a date.",
+    },
+    "reply_rejected": {
+        "es": "No hemos podido aplicar su respuesta. Un compañero le llamará.",
+        "en": "We couldn't apply your answer. A colleague will call you.",
+    },
+    "help_confirmation": {
+        "es": "Sobre su visita, responda SI para confirmar, NO si no puede u OTRA para cambiar "
+        "la hora. BAJA: no recibir SMS.",
+        "en": "About your visit, reply OK to confirm, NO if you can't make it, or OTHER for "
+        "another time. STOP to opt out.",
+    },
+    "help_slots": {
+        "es": "Responda 1, 2 o 3 para elegir una de las horas propuestas, o NO si ninguna le "
+        "va bien.",
+        "en": "Reply 1, 2 or 3 to choose one of the times offered, or NO if none suits you.",
+    },
+    "help_survey": {
+        "es": "Responda con un número del 1 (mal) al 5 (excelente) para valorar el servicio.",
+        "en": "Reply with a number from 1 (poor) to 5 (excellent) to rate our service.",
+    },
+    "help_general": {
+        "es": "Servicio de citas posventa: le escribiremos sobre sus visitas. "
+        "Responda BAJA para no recibir SMS.",
+        "en": "After-sales appointments: we text you about your visits. Reply STOP to opt out.",
+    },
+    "unknown_number": {
+        "es": "Hola, no encontramos este número entre nuestros clientes. Si espera una visita, "
+        "contacte con nosotros.",
+        "en": "Hello, we can't find this number among our customers. If you are expecting a "
+        "visit, please contact us.",
+    },
+    "opted_out": {
+        "es": "No recibirá más SMS nuestros. Responda ALTA para volver a recibirlos.",
+        "en": "You won't get any more texts from us. Reply START to get them again.",
+    },
+    "opted_in": {
+        "es": "Vuelve a recibir nuestros SMS. Responda BAJA para dejar de recibirlos.",
+        "en": "You'll get our texts again. Reply STOP to opt out.",
+    },
+}
+
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "installation": {"es": "instalación", "en": "installation"},
+    "training": {"es": "formación", "en": "training"},
+    "maintenance": {"es": "revisión", "en": "maintenance"},
+    "repair": {"es": "reparación", "en": "repair"},
+}
+
+_DATE_FORMATS = {"es": "EEE d/M", "en": "EEE d MMM"}
+
+
+class TemplateError(ValueError):
+    """Unknown template or missing value."""
+
+
+def resolve_locale(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+def render(name: str, locale: str | None, **values: object) -> str:
+    """The text of template ``name`` in ``locale`` (es when unknown) with ``values`` filled in."""
+    try:
+        variants = TEMPLATES[name]
+    except KeyError as exc:
+        raise TemplateError(f"unknown SMS template {name!r}") from exc
+    text = variants[resolve_locale(locale)]
+    try:
+        return text.format(**values)
+    except KeyError as exc:
+        raise TemplateError(f"template {name!r} needs a value for {exc.args[0]!r}") from exc
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut ``text`` at a word boundary to at most ``limit`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if " " in cut and text[limit] != " ":
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.-")
+
+
+def first_name(name: str) -> str:
+    parts = name.split()
+    return shorten(parts[0], STAFF_MAX) if parts else ""
+
+
+def kind_label(kind: str, locale: str | None) -> str:
+    labels = KIND_LABELS.get(kind)
+    if labels is None:
+        return kind
+    return labels[resolve_locale(locale)]
+
+
+def format_day(moment: datetime, tz: str, locale: str | None) -> str:
+    """A short local date: "mié 25/11" or "Wed 25 Nov"."""
+    return format_plain_day(moment.astimezone(ZoneInfo(tz)).date(), locale)
+
+
+def format_plain_day(day: date, locale: str | None) -> str:
+    """A short date without a time: "mié 25/11" or "Wed 25 Nov"."""
+    loc = resolve_locale(locale)
+    return format_date(day, _DATE_FORMATS[loc], locale=loc)
+
+
+def format_clock(moment: datetime, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def format_slots(slots: Sequence[tuple[datetime, datetime]], tz: str, locale: str | None) -> str:
+    """Numbered alternatives: "1) mié 25/11 09:00-11:00 2) ..." (at most three)."""
+    return " ".join(
+        f"{n}) {format_day(start, tz, locale)} {format_clock(start, tz)}-{format_clock(end, tz)}"
+        for n, (start, end) in enumerate(slots[:3], start=1)
+    )

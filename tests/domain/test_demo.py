@@ -1,0 +1,50 @@
+"""The demo company: a realistic spread of stages, idempotent, no default passwords."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlmodel import Session, select
+
+from domain.demo import next_working_day, seed_demo
+from domain.models import Customer, Sale, Staff, User, Visit
+from domain.users import authenticate
+
+
+def test_seed_demo_builds_the_company(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    logins = tmp_path / "logins.txt"
+    result = seed_demo(engine, today=date(2026, 11, 23), logins_path=logins)
+    assert result.created and result.sales == 60 and result.staff == 11
+    with Session(engine) as s:
+        staff = s.exec(select(Staff)).all()
+        assert Counter(m.role for m in staff) == {"technician": 8, "trainer": 3}
+        stages = Counter(sale.stage for sale in s.exec(select(Sale)))
+        assert {"installation", "training", "survey", "maintenance", "ended"} <= set(stages)
+        locales = Counter(c.locale for c in s.exec(select(Customer)))
+        assert locales["es"] > 0 and locales["en"] > 0
+        # only history is seeded: the visits to come are requested by the lifecycle workflows
+        visits = s.exec(select(Visit)).all()
+        assert visits and all(v.status == "completed" for v in visits)
+        assert all(v.business_key.startswith(f"sale-{v.sale_id}/{v.kind}-") for v in visits)
+        assert len(result.repair_sale_ids) == 4
+        # every demo login works with the password written to the logins file, and only with it
+        for line in logins.read_text().splitlines():
+            email, password = line.split()
+            assert authenticate(s, email, password) is not None
+            assert authenticate(s, email, password + "x") is None
+        assert len(s.exec(select(User)).all()) == 4
+    assert logins.stat().st_mode & 0o077 == 0
+
+
+def test_second_seed_changes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(engine, today=date(2026, 11, 23))
+    again = seed_demo(engine, today=date(2026, 11, 23))
+    assert not again.created
+    with Session(engine) as s:
+        assert len(s.exec(select(Sale)).all()) == 60
+
+
+def test_next_working_day_skips_the_weekend() -> None:
+    assert next_working_day(date(2026, 11, 20)) == date(2026, 11, 23)  # Friday -> Monday
+    assert next_working_day(date(2026, 11, 23)) == date(2026, 11, 24)

@@ -1,0 +1,210 @@
+import pytest
+from sqlmodel import Session
+
+from calendars.tokens import visit_for_customer_token
+from domain.db import session_scope
+from domain.models import Customer, Visit
+from sms.inbound import InboundPipeline, InboundSms
+from tests.sms.conftest import RecordingWorkflows, make_company, messages
+from workflows.client import WorkflowRejected, WorkflowUnavailable
+from workflows.contracts import CustomerReplyResult
+
+US = "+15005550006"
+
+
+@pytest.fixture
+def workflows():
+    return RecordingWorkflows()
+
+
+@pytest.fixture
+def pipeline(engine, sms_settings, messenger, workflows):
+    return InboundPipeline(engine, sms_settings, messenger, workflows)
+
+
+def sms(body, sid="SM1", sender="+34600111222"):
+    return InboundSms(provider_sid=sid, from_number=sender, to_number=US, body=body)
+
+
+def test_confirmation_reaches_the_visit_workflow_and_is_answered(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    received, handoff = pipeline.receive_and_hand_off(sms(" Sí. ", sender="600 11 12 22"))
+    [(visit_id, reply)] = workflows.replies
+    assert visit_id == company.visit_id
+    assert (reply.answer, reply.slot, reply.message_id) == ("confirm", None, received.message_id)
+    assert handoff.action == "customer_reply:confirm"
+    inbound = messages(engine, direction="inbound")[0]
+    assert inbound.from_number == "+34600111222"  # E.164 from a local number
+    assert (inbound.visit_id, inbound.template, inbound.processed) == (
+        company.visit_id,
+        "visit_confirmation",
+        True,
+    )
+    answer = messages(engine, id=handoff.reply_message_id)[0]
+    assert (
+        answer.body == "Gracias, su instalación del mié 25/11 entre 09:00 y 11:00 queda confirmada."
+    )
+    # then the customer's own secret link to add the visit to their calendar
+    [link] = messages(engine, template="calendar_link")
+    assert link.body.startswith("Añádala a su calendario: http")
+    token = link.body.rsplit("/c/", 1)[1].removesuffix(".ics")
+    with session_scope(engine) as s:
+        visit = visit_for_customer_token(s, token)
+        assert visit is not None and visit.id == company.visit_id
+    # a retried hand-off sends neither the answer nor the link again
+    pipeline.hand_off(received.message_id)
+    assert len(messages(engine, template="calendar_link")) == 1
+
+
+def test_same_message_sid_twice_is_stored_and_handed_off_once(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    first, _ = pipeline.receive_and_hand_off(sms("SI"))
+    again, handoff = pipeline.receive_and_hand_off(sms("SI"))
+    assert again.duplicate and again.message_id == first.message_id and handoff is None
+    assert pipeline.hand_off(first.message_id).action == "already_handled"
+    assert len(workflows.replies) == 1
+    assert len(messages(engine, direction="inbound")) == 1
+    # request + one answer + the calendar link
+    assert len(messages(engine, direction="outbound")) == 3
+
+
+def test_slot_choice_after_an_offer(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(
+        company.visit_id,
+        "reschedule_offer",
+        "o",
+        slots=["2026-11-26T08:00:00+00:00", "2026-11-27T08:00:00+00:00"],
+    )
+    workflows.reply_result = CustomerReplyResult(accepted=True, status="requested")
+    _, handoff = pipeline.receive_and_hand_off(sms("la 2"))
+    assert workflows.replies[0][1].answer == "choose_slot" and workflows.replies[0][1].slot == 2
+    assert handoff.reply_message_id is None  # the workflow texts the new time itself
+
+
+def test_reschedule_without_free_times_says_so(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    workflows.reply_result = CustomerReplyResult(accepted=True, status="awaiting_confirmation")
+    _, handoff = pipeline.receive_and_hand_off(sms("otra hora"))
+    assert workflows.replies[0][1].answer == "reschedule"
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "reply_no_slots"
+
+
+def test_rejected_reply_flags_a_phone_call(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    workflows.raise_error = WorkflowRejected("the visit is completed; no answer expected")
+    _, handoff = pipeline.receive_and_hand_off(sms("NO"))
+    assert handoff.action == "customer_reply:decline:rejected"
+    with Session(engine) as s:
+        assert s.get(Visit, company.visit_id).needs_phone_call is True
+
+
+def test_temporal_down_keeps_the_message_for_later(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    workflows.raise_error = WorkflowUnavailable("temporal is down")
+    received = pipeline.receive(sms("SI"))
+    with pytest.raises(WorkflowUnavailable):
+        pipeline.hand_off(received.message_id)
+    assert messages(engine, direction="inbound")[0].processed is False
+    assert pipeline.process_pending() == 0
+    workflows.raise_error = None
+    assert pipeline.process_pending() == 1
+    assert len(workflows.replies) == 1
+    assert messages(engine, direction="inbound")[0].processed is True
+
+
+def test_nonsense_gets_a_short_helpful_answer(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    _, handoff = pipeline.receive_and_hand_off(sms("¿a qué hora era?"))
+    assert workflows.replies == []
+    answer = messages(engine, id=handoff.reply_message_id)[0]
+    assert answer.template == "help_confirmation" and "SI" in answer.body
+
+
+def test_unknown_number_gets_a_polite_answer_and_changes_nothing(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    _, handoff = pipeline.receive_and_hand_off(sms("SI", sender="+34699000999"))
+    assert workflows.replies == []
+    answer = messages(engine, id=handoff.reply_message_id)[0]
+    assert answer.to_number == "+34699000999" and answer.template == "unknown_number"
+    _, handoff = pipeline.receive_and_hand_off(sms("STOP", sid="SM2", sender="+34699000999"))
+    assert handoff.reply_message_id is None
+    with Session(engine) as s:
+        assert s.get(Customer, company.customer_id).sms_opt_out is False
+
+
+def test_baja_opts_out_at_once_and_alta_subscribes_again(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    received = pipeline.receive(sms("Baja."))
+    with Session(engine) as s:  # before any background work
+        assert s.get(Customer, company.customer_id).sms_opt_out is True
+        assert s.get(Visit, company.visit_id).needs_phone_call is True
+    receipt = pipeline.hand_off(received.message_id)
+    assert messages(engine, id=receipt.reply_message_id)[0].template == "opted_out"
+    blocked = messenger.send_for_visit(company.visit_id, "visit_no_answer_reminder", "r")
+    assert blocked.skipped_reason == "opted_out"
+    _, handoff = pipeline.receive_and_hand_off(sms("alta", sid="SM2"))
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "opted_in"
+    with Session(engine) as s:
+        assert s.get(Customer, company.customer_id).sms_opt_out is False
+    assert messenger.send_for_visit(company.visit_id, "visit_no_answer_reminder", "r").message_id
+
+
+def test_yes_is_not_a_confirmation(engine, company, messenger, pipeline, workflows):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    _, handoff = pipeline.receive_and_hand_off(sms("YES"))
+    assert workflows.replies == []
+    assert handoff.action == "opt_in"
+
+
+def test_survey_score_then_comment(engine, company, messenger, pipeline, workflows):
+    with session_scope(engine) as s:
+        s.get(Customer, company.customer_id).locale = "en"
+    messenger.send_for_sale(company.sale_id, "survey_request", "survey")
+    _, handoff = pipeline.receive_and_hand_off(sms("5!"))
+    [(sale_id, answer)] = workflows.surveys
+    assert (sale_id, answer.score, answer.comment) == (company.sale_id, 5, None)
+    assert handoff.action == "survey_answer:survey_score"
+    assert handoff.reply_message_id is None  # the sale workflow asks for the comment itself
+    messenger.send_for_sale(company.sale_id, "survey_comment_request", "comment")
+    _, handoff = pipeline.receive_and_hand_off(sms("Javier was great, thanks", sid="SM2"))
+    assert workflows.surveys[1][1].comment == "Javier was great, thanks"
+    assert workflows.surveys[1][1].score is None
+    workflows.raise_error = WorkflowRejected("no survey is waiting for an answer")
+    _, handoff = pipeline.receive_and_hand_off(sms("more words", sid="SM3"))
+    assert handoff.action == "survey_answer:rejected"
+
+
+def test_each_customer_is_answered_in_their_conversation(
+    engine, sms_settings, messenger, pipeline, workflows
+):
+    ana = make_company(engine, phone="600 111 222")
+    bob = make_company(engine, phone="+44 7911 123456", locale="en", name="Bob")
+    messenger.send_for_visit(ana.visit_id, "visit_confirmation", "a")
+    messenger.send_for_visit(bob.visit_id, "visit_confirmation", "b")
+    pipeline.receive_and_hand_off(sms("ok", sid="SMb", sender="+447911123456"))
+    assert workflows.replies[0][0] == bob.visit_id
+
+
+def test_a_slot_that_was_not_offered_gets_the_slot_help(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(
+        company.visit_id,
+        "reschedule_offer",
+        "o",
+        slots=["2026-11-26T08:00:00+00:00", "2026-11-27T08:00:00+00:00"],
+    )
+    workflows.raise_error = WorkflowRejected("choose a time from 1 to 2")
+    _, handoff = pipeline.receive_and_hand_off(sms("3"))
+    assert handoff.action == "customer_reply:choose_slot:rejected"
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "help_slots"
+    with Session(engine) as s:
+        assert s.get(Visit, company.visit_id).needs_phone_call is False

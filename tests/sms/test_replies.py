@@ -1,0 +1,144 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sms.replies import (
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    Context,
+    ParsedReply,
+    ReplyKind,
+    context_for_template,
+    normalize,
+    parse_reply,
+)
+
+C, S, SC, CM, N = (
+    Context.CONFIRMATION,
+    Context.SLOTS,
+    Context.SURVEY_SCORE,
+    Context.SURVEY_COMMENT,
+    Context.NONE,
+)
+
+TABLE = [
+    # Spanish
+    ("Sí", C, ReplyKind.CONFIRM),
+    ("si.", C, ReplyKind.CONFIRM),
+    (" SI ", C, ReplyKind.CONFIRM),
+    ("1", C, ReplyKind.CONFIRM),
+    ("¡Sí!", C, ReplyKind.CONFIRM),
+    ("Vale", C, ReplyKind.CONFIRM),
+    ("confirmo", C, ReplyKind.CONFIRM),
+    ("👍", C, ReplyKind.CONFIRM),
+    ("No", C, ReplyKind.DECLINE),
+    ("no puedo", C, ReplyKind.DECLINE),
+    ("2", C, ReplyKind.DECLINE),
+    ("Otra", C, ReplyKind.RESCHEDULE),
+    ("otra hora", C, ReplyKind.RESCHEDULE),
+    ("Otro día", C, ReplyKind.RESCHEDULE),
+    ("3", C, ReplyKind.RESCHEDULE),
+    ("Baja", C, ReplyKind.OPT_OUT),
+    ("BAJA.", N, ReplyKind.OPT_OUT),
+    ("alta", N, ReplyKind.OPT_IN),
+    ("Ayuda", C, ReplyKind.HELP),
+    ("¿Qué?", C, ReplyKind.UNKNOWN),
+    ("la 2", S, ReplyKind.CHOOSE_SLOT),
+    ("Opción 3", S, ReplyKind.CHOOSE_SLOT),
+    ("ninguna", S, ReplyKind.DECLINE),
+    ("5", SC, ReplyKind.SURVEY_SCORE),
+    ("4 estrellas", SC, ReplyKind.SURVEY_SCORE),
+    ("Muy amable el técnico", CM, ReplyKind.SURVEY_COMMENT),
+    ("Sí", N, ReplyKind.UNKNOWN),
+    # English
+    ("OK", C, ReplyKind.CONFIRM),
+    ("ok!", C, ReplyKind.CONFIRM),
+    ("Confirmed", C, ReplyKind.CONFIRM),
+    ("can't", C, ReplyKind.DECLINE),
+    ("other time", C, ReplyKind.RESCHEDULE),
+    ("Reschedule", C, ReplyKind.RESCHEDULE),
+    ("YES", C, ReplyKind.OPT_IN),  # reserved: never a confirmation
+    ("yes.", C, ReplyKind.OPT_IN),
+    ("Stop", C, ReplyKind.OPT_OUT),
+    ("cancel", C, ReplyKind.OPT_OUT),  # reserved: never a decline
+    ("Unsubscribe", SC, ReplyKind.OPT_OUT),
+    ("start", N, ReplyKind.OPT_IN),
+    ("help", C, ReplyKind.HELP),
+    ("info", SC, ReplyKind.HELP),
+    ("option 1", S, ReplyKind.CHOOSE_SLOT),
+    ("4", S, ReplyKind.UNKNOWN),
+    ("none", S, ReplyKind.DECLINE),
+    ("3/5", SC, ReplyKind.SURVEY_SCORE),
+    ("6", SC, ReplyKind.UNKNOWN),
+    ("great", SC, ReplyKind.UNKNOWN),
+    ("Great job, thanks", CM, ReplyKind.SURVEY_COMMENT),
+    ("   ", CM, ReplyKind.UNKNOWN),
+]
+
+
+@pytest.mark.parametrize(("text", "context", "kind"), TABLE)
+def test_reply_table(text, context, kind):
+    assert parse_reply(text, context).kind is kind
+
+
+def test_slot_and_score_values():
+    assert parse_reply("la 2", S) == ParsedReply(ReplyKind.CHOOSE_SLOT, slot=2)
+    assert parse_reply(" 3 ", S).slot == 3
+    assert parse_reply("4 muy bien, gracias", SC) == ParsedReply(
+        ReplyKind.SURVEY_SCORE, score=4, comment="muy bien, gracias"
+    )
+    assert parse_reply("5", SC).comment is None
+    assert parse_reply("15", SC).kind is ReplyKind.UNKNOWN
+    assert parse_reply("Todo  bien\n gracias", CM).comment == "Todo bien gracias"
+
+
+def test_contexts_follow_the_templates():
+    assert context_for_template("visit_confirmation") is C
+    assert context_for_template("visit_day_before_reminder") is C
+    assert context_for_template("reschedule_offer") is S
+    assert context_for_template("survey_reminder") is SC
+    assert context_for_template("survey_comment_request") is CM
+    assert context_for_template("survey_thanks") is N
+    assert context_for_template(None) is N
+
+
+def _decorate(word: str) -> st.SearchStrategy[str]:
+    """The same word as people type it: any case, spaces and punctuation around it."""
+    cased = st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+        lambda flags: "".join(c.lower() if f else c for c, f in zip(word, flags, strict=True))
+    )
+    pad = st.text(alphabet=" .!¡¿?,\t\n", max_size=4)
+    return st.tuples(pad, cased, pad).map("".join)
+
+
+@given(st.data(), st.sampled_from(sorted(OPT_OUT_WORDS)), st.sampled_from(list(Context)))
+def test_opt_out_words_win_in_every_context(data, word, context):
+    assert parse_reply(data.draw(_decorate(word)), context).kind is ReplyKind.OPT_OUT
+
+
+@given(st.data(), st.sampled_from(sorted(OPT_IN_WORDS)), st.sampled_from(list(Context)))
+def test_opt_in_words_win_in_every_context(data, word, context):
+    assert parse_reply(data.draw(_decorate(word)), context).kind is ReplyKind.OPT_IN
+
+
+@given(st.data(), st.sampled_from(["SI", "SÍ", "OK", "VALE", "CONFIRMO", "1"]))
+def test_confirmation_ignores_case_accents_and_punctuation(data, word):
+    assert parse_reply(data.draw(_decorate(word)), C).kind is ReplyKind.CONFIRM
+
+
+@given(st.text(max_size=200), st.sampled_from(list(Context)))
+def test_parser_never_fails_and_is_stable_under_normalization(text, context):
+    parsed = parse_reply(text, context)
+    assert isinstance(parsed.kind, ReplyKind)
+    assert normalize(normalize(text)) == normalize(text)
+    if parsed.kind is ReplyKind.CHOOSE_SLOT:
+        assert parsed.slot in (1, 2, 3)
+    if parsed.kind is ReplyKind.SURVEY_SCORE:
+        assert 1 <= parsed.score <= 5
+    if context is not Context.CONFIRMATION:
+        assert parsed.kind not in (ReplyKind.CONFIRM, ReplyKind.RESCHEDULE)
+
+
+@given(st.integers(min_value=1, max_value=5), st.text(alphabet=" .!", max_size=3))
+def test_every_score_is_read(score, tail):
+    assert parse_reply(f"{score}{tail}", SC).score == score

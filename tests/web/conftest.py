@@ -1,0 +1,102 @@
+"""Web fixtures: an app on the test database, logged-in clients per role, a small world."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from posventa.config import Settings
+from tests.conftest import venv_binary
+from tests.web.factories import PASSWORD, World, make_world
+from tests.workflows.support import running_worker, with_own_queue
+from web import create_app
+
+
+def engine_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def make_app(
+    settings: Settings, engine: Engine, temporal_address: str = "127.0.0.1:1", **config: object
+) -> Flask:
+    """The app on ``engine``; Temporal at ``temporal_address`` (default: a closed port)."""
+    app = create_app(
+        settings.replace(database_url=engine_url(engine), temporal_address=temporal_address)
+    )
+    app.config.update(BOARD_SOLVE_SECONDS=1.0, **config)
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings, sqlite_engine: Engine) -> Flask:
+    """The app on SQLite (the role matrix and page tests; the domain is tested on both DBs)."""
+    return make_app(settings, sqlite_engine)
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine) -> World:
+    return make_world(sqlite_engine)
+
+
+def csrf_from(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
+    marker = 'name="csrf-token" content="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
+    """Log in through the form (with its CSRF token); return a CSRF token for later posts."""
+    token = csrf_from(client)
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return csrf_from(client, "/")
+
+
+@pytest.fixture
+def client_for(app: Flask, world: World) -> Iterator[Callable[[str], tuple[FlaskClient, str]]]:
+    """``client_for("dispatcher")`` -> (a logged-in client, its CSRF token)."""
+
+    def make(role: str) -> tuple[FlaskClient, str]:
+        client = app.test_client()
+        token = login(client, world.users[role])
+        return client, token
+
+    yield make
+
+
+@pytest.fixture
+def temporal_with_worker(
+    sqlite_engine: Engine, settings: Settings
+) -> Iterator[tuple[str, Settings]]:
+    """A dev server and a worker on their own event loop in a thread; yields (address, settings)."""
+    cfg = with_own_queue(settings)
+    ready: dict[str, str] = {}
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            ready["address"] = env.client.service_client.config.target_host
+            async with running_worker(env.client, cfg, sqlite_engine):
+                started.set()
+                await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(60), "Temporal dev server did not start"
+    yield ready["address"], cfg
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=60)

@@ -1,0 +1,223 @@
+"""The plan board: timeline, map, unassigned reasons, figures, live status, pin, re-optimize."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.db import session_scope
+from domain.models import DailyPlan, PlanStop, Visit
+from tests.web.factories import NEXT_DAY, PLAN_DAY, World, at
+from web.board_view import build_board
+
+DAY = PLAN_DAY.isoformat()
+
+
+def blocks(html: str) -> list[tuple[str, str, str]]:
+    """(visit id, staff id, local start) of every visit block on the timeline."""
+    return re.findall(r'data-visit="(\d+)" data-staff="(\d+)" data-start="([^"]*)"', html)
+
+
+def flashes(html: str) -> list[str]:
+    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+def test_board_shows_routes_unassigned_and_figures(client_for, world: World) -> None:
+    client, _ = client_for("dispatcher")
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    ana, bea = str(world.staff["ana"]), str(world.staff["bea"])
+    assert blocks(html) == [
+        (str(world.visits[0]), ana, "09:00"),
+        (str(world.visits[1]), bea, "10:00"),
+    ]
+    assert "Ana Técnica" in html and "Bea Formadora" in html
+    assert 'class="tl-block installation' in html and 'class="tl-block training' in html
+    assert 'class="tl-break"' in html and 'class="tl-travel"' in html
+    # unassigned visit with its reason, and as a cross on the map
+    assert "No technician with the skill boiler has time left that day" in html
+    assert f'class="unassigned-mark" data-visit="{world.unassigned_visit}"' in html
+    assert html.count("<polyline") == 2
+    # figures: 2 planned, 35 min of travel, 15 km, nobody confirmed yet
+    assert re.search(r'id="fig-planned">2<', html)
+    assert "0:35" in html and "15.0" in html
+    assert re.search(r'id="fig-confirmed">0%<', html)
+
+
+def test_board_figures_from_the_data(sqlite_engine: Engine, world: World) -> None:
+    with session_scope(sqlite_engine) as s:
+        s.get(Visit, world.visits[0]).status = "confirmed"  # type: ignore[union-attr]
+    with Session(sqlite_engine) as s:
+        board = build_board(s, PLAN_DAY, "Europe/Madrid")
+    f = board.figures
+    assert (f.visits_planned, f.unassigned, f.confirmed) == (2, 1, 1)
+    assert f.confirmed_share == 0.5
+    assert f.travel_minutes == 35 and round(f.travel_km, 1) == 15.0
+    # Ana: 90 min of 9 h - 45 min lunch = 495 min; Bea: 60 of 9 h - 45 min => 150/990
+    assert round(f.utilisation, 4) == round(150 / 990, 4)
+    # the timeline runs from 08:00 (Ana's start) to 18:00 (Bea's end)
+    assert board.hours[0] == (0.0, "08:00") and board.hours[-1][1] == "18:00"
+    ana_row = board.rows[0]
+    assert ana_row.blocks[0].left == 10.0 and ana_row.blocks[0].width == 15.0
+
+
+def test_status_endpoint_follows_confirmations(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, _ = client_for("dispatcher")
+    first = client.get(f"/board/{DAY}/status.json").get_json()
+    assert first["plan_id"] == world.plan_id and first["confirmed"] == 0
+    assert first["visits"] == {str(world.visits[0]): "planned", str(world.visits[1]): "planned"}
+    with session_scope(sqlite_engine) as s:
+        s.get(Visit, world.visits[1]).status = "confirmed"  # type: ignore[union-attr]
+    later = client.get(f"/board/{DAY}/status.json").get_json()
+    assert later["visits"][str(world.visits[1])] == "confirmed"
+    assert later["confirmed_share"] == 0.5
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    pattern = rf'class="tl-block training confirmed[^"]*"[^>]*data-visit="{world.visits[1]}"'
+    assert re.search(pattern, html)
+
+
+def test_pin_a_visit_to_a_staff_member_and_time_then_replan(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    loose = world.unassigned_visit
+    response = client.post(
+        f"/board/{DAY}/visits/{loose}/pin",
+        data={"csrf_token": token, "staff_id": world.staff["ana"], "start": "15:00"},
+    )
+    assert response.status_code == 302
+    new_plan = int(response.location.rsplit("plan=", 1)[1])
+    assert new_plan != world.plan_id
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, loose)
+        assert visit is not None and visit.pinned_staff_id == world.staff["ana"]
+        assert visit.pinned_start == at(PLAN_DAY, 15)
+        stop = s.exec(
+            select(PlanStop).where(PlanStop.plan_id == new_plan, PlanStop.visit_id == loose)
+        ).one()
+        assert stop.staff_id == world.staff["ana"] and stop.start == at(PLAN_DAY, 15)
+    html = client.get(response.location).get_data(as_text=True)
+    assert (str(loose), str(world.staff["ana"]), "15:00") in blocks(html)
+    assert "New draft plan: 3 visits assigned, 0 unassigned." in flashes(html)
+    # unpin clears it
+    client.post(f"/board/{DAY}/visits/{loose}/pin", data={"csrf_token": token, "action": "unpin"})
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, loose)
+        assert visit is not None and visit.pinned_staff_id is None and visit.pinned_start is None
+
+
+def test_move_a_visit_to_another_time_and_to_someone_unable(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    moved = world.visits[0]
+    response = client.post(
+        f"/board/{DAY}/visits/{moved}/pin",
+        data={"csrf_token": token, "staff_id": world.staff["ana"], "start": "11:30"},
+    )
+    html = client.get(response.location).get_data(as_text=True)
+    assert (str(moved), str(world.staff["ana"]), "11:30") in blocks(html)
+    # Bea (trainer) lacks the boiler skill: the visit is left unassigned with the reason
+    response = client.post(
+        f"/board/{DAY}/visits/{moved}/pin",
+        data={"csrf_token": token, "staff_id": world.staff["bea"], "start": ""},
+    )
+    html = client.get(response.location).get_data(as_text=True)
+    assert str(moved) not in {v for v, _, _ in blocks(html)}
+    reasons = dict(
+        re.findall(r'<li data-visit="(\d+)">.*?<span class="muted">([^<]*)<', html, re.S)
+    )
+    assert "lacks skill boiler" in reasons[str(moved)]
+
+
+def test_pin_refuses_bad_input_without_writing(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    for data in ({"staff_id": "999"}, {"start": "25:99"}, {}):
+        response = client.post(
+            f"/board/{DAY}/visits/{world.visits[0]}/pin", data={"csrf_token": token, **data}
+        )
+        assert response.status_code == 302
+    missing = client.post(f"/board/{DAY}/visits/999/pin", data={"csrf_token": token})
+    assert missing.status_code == 404
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and visit.pinned_staff_id is None and visit.pinned_start is None
+        assert len(list(s.exec(select(DailyPlan)))) == 1
+
+
+def test_reoptimize_and_review_the_difference_before_approval(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    # mark the first plan approved, as the planning workflow would
+    with session_scope(sqlite_engine) as s:
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.status = "approved"
+        plan.approved_at = datetime.now(UTC)
+    response = client.post(f"/board/{DAY}/optimize", data={"csrf_token": token})
+    new_plan = int(response.location.rsplit("plan=", 1)[1])
+    html = client.get(response.location).get_data(as_text=True)
+    assert f'href="/board/{DAY}/approve?plan={new_plan}"' in html
+    review = client.get(f"/board/{DAY}/approve?plan={new_plan}").get_data(as_text=True)
+    assert "Changes compared with the approved plan v1" in review
+    # the loose visit is new in this plan; each line names the customer
+    assert "New in this plan" in review and "Eva Pons" in review
+    assert 'id="approve"' in review
+    assert "Temporal is not reachable: the plan cannot be approved right now." in review
+    # approving without Temporal: refused with a clear message, the draft stays a draft
+    refused = client.post(f"/board/{DAY}/approve", data={"csrf_token": token, "plan_id": new_plan})
+    assert refused.status_code == 302
+    page = client.get(refused.location).get_data(as_text=True)
+    assert any("Temporal" in m for m in flashes(page))
+    with Session(sqlite_engine) as s:
+        assert s.get(DailyPlan, new_plan).status == "draft"  # type: ignore[union-attr]
+
+
+def test_board_without_plan_and_bad_dates(client_for) -> None:
+    client, _ = client_for("dispatcher")
+    html = client.get(f"/board/{NEXT_DAY}").get_data(as_text=True)
+    assert "There is no plan for this day yet." in html
+    assert f'href="/board/{PLAN_DAY}" title="Previous day"' in html
+    assert client.get("/board/not-a-day").status_code == 404
+    assert client.get(f"/board/{DAY}?plan=999").status_code == 404
+    assert client.get(f"/?day={NEXT_DAY}").location.endswith(f"/board/{NEXT_DAY}")
+
+
+def test_map_projection_scale_and_tiles() -> None:
+    from web.board_view import _Projection
+
+    # two points 0.1 degree of longitude apart at 39.47 N: about 8.6 km
+    proj = _Projection([(39.47, -0.40), (39.47, -0.30)], 800, 560)
+    (x1, y1), (x2, y2) = proj(39.47, -0.40), proj(39.47, -0.30)
+    assert y1 == y2 and 0 < x1 < x2 < 800
+    px, label = proj.scale_bar()
+    km = float(label.split()[0]) if label.endswith(" km") else float(label.split()[0]) / 1000
+    assert abs((x2 - x1) / px * km - 8.59) < 0.2  # the bar measures what the map shows
+    tiles = proj.tiles("http://tiles.local/{z}/{x}/{y}.png")
+    assert tiles and all(t.href.startswith(f"http://tiles.local/{proj.zoom}/") for t in tiles)
+    assert proj.tiles("") == []
+
+
+def test_pages_on_both_databases(settings, engine: Engine) -> None:
+    """The board, its status, the review and the office pages on SQLite and PostgreSQL."""
+    from tests.web.conftest import login, make_app
+    from tests.web.factories import make_world
+
+    w = make_world(engine)
+    app = make_app(settings, engine)
+    client = app.test_client()
+    login(client, w.users["dispatcher"])
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    assert len(blocks(html)) == 2 and "No technician with the skill boiler" in html
+    assert client.get(f"/board/{DAY}/status.json").get_json()["plan_id"] == w.plan_id
+    review = client.get(f"/board/{DAY}/approve?plan={w.plan_id}").get_data(as_text=True)
+    assert "Carmen Ruiz" in review and "Eva Pons" in review  # new, and left out
+    for path in ("/sales/?q=carmen", "/visits/?call=1", "/staff/", f"/sales/{w.sales[0]}"):
+        assert client.get(path).status_code == 200, path

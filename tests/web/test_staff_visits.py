@@ -1,0 +1,125 @@
+"""Staff pages (days off, calendar feed link) and the visits list."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.db import session_scope
+from domain.models import Staff, StaffAbsence, Visit
+from tests.web.factories import World
+
+
+def test_add_a_day_off_and_refuse_a_backwards_one(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    ana = world.staff["ana"]
+    r = client.post(f"/staff/{ana}/absences",
+                    data={"csrf_token": token, "starts_on": "2026-12-24", "ends_on": "2026-12-26",
+                          "reason": "Navidad"})  # fmt: skip
+    assert r.status_code == 302
+    r = client.post(f"/staff/{ana}/absences",
+                    data={"csrf_token": token, "starts_on": "2026-12-10", "ends_on": "2026-12-01"})
+    page = client.get(r.location).get_data(as_text=True)
+    assert "absence ends before it starts" in page
+    with Session(sqlite_engine) as s:
+        rows = list(s.exec(select(StaffAbsence)))
+    assert [(a.starts_on.isoformat(), a.reason) for a in rows] == [("2026-12-24", "Navidad")]
+    assert "Navidad" in page
+
+
+def test_feed_link_is_shown_once_and_rotating_replaces_it(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from calendars.tokens import staff_for_token
+
+    client, token = client_for("dispatcher")
+    ana = world.staff["ana"]
+    first = client.post(f"/staff/{ana}/feed", data={"csrf_token": token})
+    assert first.headers["Cache-Control"] == "no-store"
+    links = re.findall(r'value="(http[^"]+/calendars/([^"/]+)\.ics)"', first.get_data(as_text=True))
+    assert len(links) == 1
+    token1 = links[0][1]
+    second = client.post(f"/staff/{ana}/feed", data={"csrf_token": token})
+    token2 = re.findall(r'/calendars/([^"/]+)\.ics"', second.get_data(as_text=True))[0]
+    assert token1 != token2
+    with Session(sqlite_engine) as s:
+        assert staff_for_token(s, token1) is None
+        member = staff_for_token(s, token2)
+        assert member is not None and member.id == ana
+    # the page afterwards says a link exists but does not show it
+    page = client.get(f"/staff/{ana}").get_data(as_text=True)
+    assert token2 not in page and "A feed link is active" in page
+
+
+def test_add_staff_member(client_for, sqlite_engine: Engine, world: World) -> None:
+    client, token = client_for("admin")
+    r = client.post("/staff/new", data={
+        "csrf_token": token, "name": "Carla Nueva", "role": "technician",
+        "skills": "Boiler, ac", "home_latitude": "39.5", "home_longitude": "-0.4",
+        "work_start": "07:30", "work_end": "15:30", "working_days": ["0", "1", "2"],
+    })  # fmt: skip
+    assert r.status_code == 302
+    with Session(sqlite_engine) as s:
+        member = s.exec(select(Staff).where(Staff.name == "Carla Nueva")).one()
+    assert member.skills == ["ac", "boiler"] and member.working_days == [0, 1, 2]
+    bad = client.post("/staff/new", data={"csrf_token": token, "name": "X",
+                                          "home_latitude": "200", "home_longitude": "0"})
+    assert bad.status_code == 422
+
+
+def test_visits_list_filters(client_for, world: World, sqlite_engine: Engine) -> None:
+    with session_scope(sqlite_engine) as s:
+        v = s.get(Visit, world.visits[2])
+        assert v is not None
+        v.needs_phone_call = True
+    client, _ = client_for("dispatcher")
+    flagged = client.get("/visits/?call=1").get_data(as_text=True)
+    assert "Eva Pons" in flagged and "Carmen Ruiz" not in flagged
+    training = client.get("/visits/?kind=training").get_data(as_text=True)
+    assert "David Soler" in training and "Eva Pons" not in training
+    by_staff = client.get(f"/visits/?staff_id={world.staff['ana']}").get_data(as_text=True)
+    assert "Carmen Ruiz" in by_staff and "David Soler" not in by_staff
+
+
+def flashes(html: str) -> list[str]:
+    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+def test_phone_answers_and_outcomes_say_when_temporal_is_down(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from tests.web.factories import PLAN_DAY
+
+    office, token = client_for("dispatcher")
+    r = office.post(f"/visits/{world.visits[0]}/reply",
+                    data={"csrf_token": token, "answer": "confirm"})
+    assert any("Temporal" in m for m in flashes(office.get(r.location).get_data(as_text=True)))
+    assert office.post(f"/visits/{world.visits[0]}/reply",
+                       data={"csrf_token": token, "answer": "maybe"}).status_code == 400
+    ana, token = client_for("technician")
+    r = ana.post(f"/me/visits/{world.visits[0]}/outcome",
+                 data={"csrf_token": token, "outcome": "done", "note": ""})
+    page = ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
+    assert any("Temporal" in m for m in flashes(page))
+    with Session(sqlite_engine) as s:
+        assert s.get(Visit, world.visits[0]).status == "planned"  # type: ignore[union-attr]
+    assert ana.post(f"/me/visits/{world.visits[0]}/outcome",
+                    data={"csrf_token": token, "outcome": "exploded"}).status_code == 400
+
+
+def test_admin_issues_and_revokes_api_tokens(client_for, world: World) -> None:
+    admin, token = client_for("admin")
+    page = admin.post("/admin/tokens", data={"csrf_token": token, "name": "ERP", "user_id": "2"})
+    assert page.headers["Cache-Control"] == "no-store"
+    raw = re.search(r'id="new-token".*?value="(pv_[^"]+)"', page.get_data(as_text=True), re.S)
+    assert raw is not None
+    headers = {"Authorization": f"Bearer {raw.group(1)}"}
+    assert admin.get("/api/v1/sales", headers=headers).status_code == 200
+    admin.post("/admin/tokens/1/revoke", data={"csrf_token": token})
+    assert admin.get("/api/v1/sales", headers=headers).status_code == 401
+    listing = admin.get("/admin/tokens").get_data(as_text=True)
+    assert "ERP" in listing and raw.group(1) not in listing

@@ -1,0 +1,226 @@
+"""The board and the sales pages with a real Temporal dev server and posventa's worker:
+re-optimize through the day's planning workflow, pin, approve; start sale lifecycles."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from domain.models import DailyPlan, Sale, Visit
+from posventa.config import Settings
+from tests.conftest import venv_binary
+from tests.web.conftest import login, make_app
+from tests.web.factories import PLAN_DAY, make_world
+from tests.workflows.support import running_worker, with_own_queue
+from web.sale_start import pending_sale_ids, start_pending_workflows
+from workflows import contracts as c
+
+DAY = PLAN_DAY.isoformat()
+
+
+def flashes(html: str) -> list[str]:
+    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+@pytest.mark.slow
+def test_board_drafts_pins_and_approves_through_the_planning_workflow(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    engine = sqlite_engine
+    world = make_world(engine, with_plan=False)
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            target = env.client.service_client.config.target_host
+            cfg = with_own_queue(settings)
+            async with running_worker(env.client, cfg, engine):
+                app = make_app(cfg, engine, temporal_address=target)
+                client = app.test_client()
+                token = await asyncio.to_thread(login, client, world.users["dispatcher"])
+
+                def post(path: str, **data: object):  # type: ignore[no-untyped-def]
+                    return client.post(path, data={"csrf_token": token, **data})
+
+                # 1. re-optimize: starts plan-<day>, which drafts; the board shows its draft
+                r = await asyncio.to_thread(post, f"/board/{DAY}/optimize")
+                first = int(r.location.rsplit("plan=", 1)[1])
+                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+                assert any(m.startswith("New draft plan") for m in flashes(html)), flashes(html)
+                state = await env.client.get_workflow_handle(
+                    c.planning_workflow_id(PLAN_DAY)
+                ).query(c.STATE_QUERY, result_type=dict)
+                assert state["draft_plan_id"] == first
+
+                # 2. pin the third visit to Ana at 15:00: the workflow drafts again
+                r = await asyncio.to_thread(
+                    post, f"/board/{DAY}/visits/{world.visits[2]}/pin",
+                    staff_id=world.staff["ana"], start="15:00",
+                )  # fmt: skip
+                second = int(r.location.rsplit("plan=", 1)[1])
+                assert second != first
+                # approving the stale draft is refused by the workflow's validator, in words
+                r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=first)
+                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+                assert any(f"approve plan {second}" in m for m in flashes(html)), flashes(html)
+
+                # 3. review, then approve the current draft
+                review = await asyncio.to_thread(
+                    lambda: client.get(f"/board/{DAY}/approve?plan={second}").get_data(True)
+                )
+                assert "New in this plan" in review and "Eva Pons" in review
+                assert 'id="workflow-note"' not in review
+                stale = await asyncio.to_thread(
+                    lambda: client.get(f"/board/{DAY}/approve?plan={first}").get_data(True)
+                )
+                assert f"waits for the approval of plan #{second}" in stale
+                r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=second)
+                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+                assert any(m.startswith("Plan approved") for m in flashes(html)), flashes(html)
+                app.extensions["posventa.workflows"].close()
+        with Session(engine) as s:
+            plans = {p.id: p.status for p in s.exec(select(DailyPlan))}
+            assert plans[second] == "approved" and plans[first] != "approved"
+            pinned = s.get(Visit, world.visits[2])
+            assert pinned is not None and pinned.assigned_staff_id == world.staff["ana"]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_sales_start_their_lifecycle_and_pending_starts_are_retried(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    engine = sqlite_engine
+    world = make_world(engine, with_plan=False)
+    # a sale registered while Temporal was down: stored, its start pending
+    down = make_app(settings, engine)
+    client = down.test_client()
+    token = login(client, world.users["dispatcher"])
+    body = {"csrf_token": token, "product_sku": "BOIL-1", "sold_on": "2026-11-20",
+            "customer_id": str(world.customers[0])}  # fmt: skip
+    r = client.post("/sales/new", data=body)
+    waiting = int(r.location.rsplit("/", 1)[1])
+    with Session(engine) as s:
+        assert pending_sale_ids(s) == [waiting]
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            target = env.client.service_client.config.target_host
+            cfg = with_own_queue(settings)
+            async with running_worker(env.client, cfg, engine):
+                app = make_app(cfg, engine, temporal_address=target)
+                up = app.test_client()
+                csrf = await asyncio.to_thread(login, up, world.users["dispatcher"])
+                form = {**body, "csrf_token": csrf}
+                r = await asyncio.to_thread(up.post, "/sales/new", data=form)
+                fresh = int(r.location.rsplit("/", 1)[1])
+                page = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
+                assert "its after-sales lifecycle has started" in page
+                listing = await asyncio.to_thread(lambda: up.get("/sales/").get_data(True))
+                assert "1 sales are waiting for their lifecycle to start" in listing
+                r = await asyncio.to_thread(
+                    up.post, "/sales/start-pending", data={"csrf_token": csrf}
+                )
+                listing = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
+                assert "1 lifecycles started." in flashes(listing)
+                gateway = app.extensions["posventa.workflows"]
+                assert await asyncio.to_thread(start_pending_workflows, engine, gateway) == 0
+                for sale_id in (fresh, waiting):
+                    desc = await env.client.get_workflow_handle(
+                        c.sale_workflow_id(sale_id)
+                    ).describe()
+                    assert desc.status == WorkflowExecutionStatus.RUNNING
+                gateway.close()
+        with Session(engine) as s:
+            assert pending_sale_ids(s) == []
+            assert s.get(Sale, waiting) is not None
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_technician_reports_a_visit_done_from_the_phone_page(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    from datetime import timedelta
+
+    from tests.web.factories import at
+    from tests.workflows.support import until, visit_state
+
+    engine = sqlite_engine
+    world = make_world(engine)
+    visit_id, sale_id = world.visits[0], world.sales[0]
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            target = env.client.service_client.config.target_host
+            cfg = with_own_queue(settings)
+            async with running_worker(env.client, cfg, engine):
+                handle = await env.client.start_workflow(
+                    c.VISIT_WORKFLOW,
+                    c.VisitWorkflowInput(visit_id=visit_id, sale_id=sale_id),
+                    id=c.visit_workflow_id(visit_id),
+                    task_queue=cfg.temporal_task_queue,
+                )
+                start = at(PLAN_DAY, 9)
+                await handle.signal(
+                    c.VISIT_PLANNED_SIGNAL,
+                    c.VisitPlanned(
+                        plan_id=1, plan_date=DAY, staff_id=world.staff["ana"],
+                        planned_start=start.isoformat(), window_start=start.isoformat(),
+                        window_end=(start + timedelta(hours=2)).isoformat(),
+                    ),
+                )  # fmt: skip
+
+                async def awaiting() -> bool:
+                    state = await visit_state(env.client, visit_id)
+                    return state["status"] == "awaiting_confirmation"
+
+                await until(awaiting, timeout=30)
+                app = make_app(cfg, engine, temporal_address=target)
+                ana = app.test_client()
+                csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+                page = await asyncio.to_thread(
+                    lambda: ana.get(f"/me/?day={DAY}").get_data(True)
+                )
+                assert f'id="stop-{visit_id}"' in page
+                # a follow-up without a note is refused before reaching the workflow
+                r = await asyncio.to_thread(
+                    ana.post, f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": csrf, "outcome": "follow_up", "note": ""},
+                )  # fmt: skip
+                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+                assert "Add a note saying what happened." in flashes(page)
+                r = await asyncio.to_thread(
+                    ana.post, f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": csrf, "outcome": "done", "note": "Installed, tested"},
+                )  # fmt: skip
+                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+                assert f"Visit #{visit_id} reported." in flashes(page)
+                state = await visit_state(env.client, visit_id)
+                assert state["status"] == "completed"
+                # a second report is refused, in words
+                r = await asyncio.to_thread(
+                    ana.post, f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": csrf, "outcome": "done", "note": ""},
+                )  # fmt: skip
+                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+                assert "This visit has already been reported." in flashes(page)
+                app.extensions["posventa.workflows"].close()
+        with Session(engine) as s:
+            visit = s.get(Visit, visit_id)
+            assert visit is not None and visit.status == "completed"
+
+    asyncio.run(scenario())

@@ -1,0 +1,219 @@
+"""One visit's conversation and outcomes, on the time-skipping server with the real database,
+the real SMS messenger (outbox gateway) and the real slot finder."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from posventa.config import Settings
+from tests.workflows.support import (
+    first_visit,
+    make_company,
+    open_visits,
+    planned_at,
+    running_worker,
+    sms_rows,
+    start_sale,
+    until,
+    visit_row,
+    visit_state,
+    wait_status,
+)
+from workflows import contracts as c
+
+
+def _run(coro_fn, engine: Engine, settings: Settings, server: str, **company):  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=server
+        ) as env:
+            now = await env.get_current_time()
+            ids = make_company(engine, sold_on=now.date(), **company)
+            async with running_worker(env.client, settings, engine):
+                sale = await start_sale(env.client, settings, ids["sale"])
+                await coro_fn(env, ids, sale, now)
+
+    asyncio.run(scenario())
+
+
+async def _has_sms(engine: Engine, template: str) -> bool:
+    return bool(sms_rows(engine, template=template))
+
+
+def _morning(now: datetime, days: int) -> datetime:
+    return datetime.combine((now + timedelta(days=days)).date(), time(9), UTC)
+
+
+ONE_VISIT = {"trainings": 0, "interval_days": None, "contract_months": 0, "warranty_months": 12}
+
+
+def test_invalid_reply_is_refused_without_trace_and_silence_gets_a_reminder_then_a_call(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        start = _morning(now, 6)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"]))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await until(lambda: _has_sms(sqlite_engine, "visit_confirmation"))
+        await asyncio.sleep(0.5)
+        before = len((await handle.fetch_history()).events)
+        for bad in (
+            c.CustomerReplyInput(answer="maybe"),
+            c.CustomerReplyInput(answer="choose_slot", slot=1),
+        ):
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, bad)
+            assert str(err.value.cause)
+        # (the time-skipping server records empty workflow tasks for refused updates; the dev
+        # server records nothing at all: see test_dev_server.py)
+        events = (await handle.fetch_history()).events
+        added = {EventType.Name(e.event_type) for e in events[before:]}
+        assert added <= {
+            "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED",
+            "EVENT_TYPE_WORKFLOW_TASK_STARTED",
+            "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+        }
+        assert [m.template for m in sms_rows(sqlite_engine)] == ["visit_confirmation"]
+
+        await env.sleep(timedelta(hours=25))
+        await asyncio.sleep(0.3)
+        assert [m.template for m in sms_rows(sqlite_engine)][-1] == "visit_no_answer_reminder"
+        assert not visit_row(sqlite_engine, visit_id).needs_phone_call
+        await env.sleep(timedelta(hours=25))
+        await asyncio.sleep(0.3)
+        assert visit_row(sqlite_engine, visit_id).needs_phone_call
+        assert (await visit_state(client, visit_id))["needs_phone_call"]
+
+        result = await handle.execute_update(
+            c.CUSTOMER_REPLY_UPDATE,
+            c.CustomerReplyInput(answer="confirm", message_id=77),
+            result_type=c.CustomerReplyResult,
+        )
+        assert result.status == "confirmed"
+        again = await handle.execute_update(
+            c.CUSTOMER_REPLY_UPDATE,
+            c.CustomerReplyInput(answer="confirm", message_id=77),
+            result_type=c.CustomerReplyResult,
+        )
+        assert again == result
+        row = visit_row(sqlite_engine, visit_id)
+        assert row.status == "confirmed" and not row.needs_phone_call
+        # the day before the visit: one reminder
+        await env.sleep(start - timedelta(hours=20) - await env.get_current_time())
+        await asyncio.sleep(0.3)
+        templates = [m.template for m in sms_rows(sqlite_engine)]
+        assert templates.count("visit_day_before_reminder") == 1
+        done = await handle.execute_update(
+            c.VISIT_OUTCOME_UPDATE,
+            c.VisitOutcomeInput(outcome="done"),
+            result_type=c.VisitOutcomeResult,
+        )
+        assert done.status == "completed"
+        assert (await handle.result())["outcome"] == "done"
+        assert visit_row(sqlite_engine, visit_id).status == "completed"
+
+    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+
+
+def test_reschedule_absent_decline_and_follow_up(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 3), ids["staff"]))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+
+        offer = await handle.execute_update(
+            c.CUSTOMER_REPLY_UPDATE,
+            c.CustomerReplyInput(answer="reschedule"),
+            result_type=c.CustomerReplyResult,
+        )
+        assert len(offer.offered_slots) == 3
+        days = [datetime.fromisoformat(s).date() for s in offer.offered_slots]
+        assert len(set(days)) == 3 and all(d.weekday() < 5 for d in days)
+        assert sms_rows(sqlite_engine)[-1].template == "reschedule_offer"
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput(answer="choose_slot", slot=4)
+            )
+        chosen = await handle.execute_update(
+            c.CUSTOMER_REPLY_UPDATE,
+            c.CustomerReplyInput(answer="choose_slot", slot=2),
+            result_type=c.CustomerReplyResult,
+        )
+        assert chosen.status == "requested"
+        row = visit_row(sqlite_engine, visit_id)
+        slot = datetime.fromisoformat(offer.offered_slots[1])
+        assert row.pinned_start == slot and row.status == "requested"
+        assert row.assigned_staff_id is None
+
+        # the next plan puts it where the customer chose: confirmed without asking again
+        confirmations = len(sms_rows(sqlite_engine, template="visit_confirmation"))
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(slot, ids["staff"], plan_id=2))
+        await wait_status(client, visit_id, "confirmed")
+        await until(lambda: _has_sms(sqlite_engine, "visit_rescheduled"))
+        assert len(sms_rows(sqlite_engine, template="visit_confirmation")) == confirmations
+
+        # customer absent: back into the pool
+        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput(outcome="absent"))
+        state = await wait_status(client, visit_id, "requested")
+        assert state["absences"] == 1
+        row = visit_row(sqlite_engine, visit_id)
+        assert row.status == "requested" and row.planned_start is None
+
+        # planned again, declined: back into the pool as declined
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 8), ids["staff"], 3))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("decline"))
+        row = visit_row(sqlite_engine, visit_id)
+        assert row.status == "declined" and row.assigned_staff_id is None
+
+        # planned again, confirmed, needs a follow-up: the sale requests another visit
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 9), ids["staff"], 4))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await handle.execute_update(
+            c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput(outcome="follow_up", note="falta pieza")
+        )
+        assert (await handle.result())["outcome"] == "follow_up"
+        follow = await first_visit(client, sqlite_engine, ids["sale"])
+        assert follow != visit_id
+        assert visit_row(sqlite_engine, follow).business_key.endswith("/installation-1/followup-1")
+        assert [v.id for v in open_visits(sqlite_engine, ids["sale"])] == [follow]
+
+    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+
+
+def test_opted_out_customer_is_flagged_for_a_phone_call(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 3), ids["staff"]))
+        state = await wait_status(client, visit_id, "awaiting_confirmation")
+
+        async def flagged() -> bool:
+            return visit_row(sqlite_engine, visit_id).needs_phone_call
+
+        await until(flagged)
+        assert sms_rows(sqlite_engine) == []
+        assert state["status"] == "awaiting_confirmation"
+        # the dispatcher phones and records the answer
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        assert visit_row(sqlite_engine, visit_id).status == "confirmed"
+
+    _run(body, sqlite_engine, wf_settings, test_server_path, opted_out=True, **ONE_VISIT)

@@ -1,0 +1,124 @@
+"""The technicians' and trainers' phone page: today's route; report each visit's outcome.
+
+A technician or trainer sees only their own route (their account's staff record);
+dispatchers may open anyone's with ``?staff=<id>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlmodel import Session, col, select
+
+from domain.models import Customer, Sale, Staff, Visit, VisitStatus
+from web.auth import current_user, role_required
+from web.extensions import engine, settings, workflows
+from web.gateway_errors import gateway_errors, workflow_error_message
+from web.params import db_id
+
+bp = Blueprint("mobile", __name__, url_prefix="/me")
+
+OUTCOMES = ("done", "follow_up", "absent")
+ROUTE_STATUSES = (
+    VisitStatus.PLANNED,
+    VisitStatus.AWAITING_CONFIRMATION,
+    VisitStatus.CONFIRMED,
+    VisitStatus.DECLINED,
+    VisitStatus.COMPLETED,
+    VisitStatus.FAILED,
+)
+
+
+def _staff_id() -> int:
+    """Whose route: one's own; a dispatcher may ask for anyone's."""
+    requested = request.args.get("staff", type=db_id)
+    if current_user.is_dispatcher:
+        if requested is not None:
+            return requested
+        if current_user.staff_id is None:
+            abort(404)
+        return current_user.staff_id  # type: ignore[no-any-return]
+    if current_user.staff_id is None:
+        abort(403)
+    if requested is not None and requested != current_user.staff_id:
+        abort(403)
+    return current_user.staff_id  # type: ignore[no-any-return]
+
+
+def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[Visit, Customer]]:
+    start = datetime.combine(day, time(0), tz)
+    end = start + timedelta(days=1)
+    return list(
+        s.exec(
+            select(Visit, Customer)
+            .join(Sale, col(Sale.id) == col(Visit.sale_id))
+            .join(Customer, col(Customer.id) == col(Sale.customer_id))
+            .where(
+                Visit.assigned_staff_id == staff_id,
+                col(Visit.planned_start) >= start,
+                col(Visit.planned_start) < end,
+                col(Visit.status).in_([v.value for v in ROUTE_STATUSES]),
+            )
+            .order_by(col(Visit.planned_start))
+        )
+    )
+
+
+@bp.get("/")
+@role_required()
+def today():  # type: ignore[no-untyped-def]
+    staff_id = _staff_id()
+    tz = ZoneInfo(settings().timezone)
+    day_raw = request.args.get("day")
+    try:
+        day = date.fromisoformat(day_raw) if day_raw else datetime.now(tz).date()
+    except ValueError:
+        abort(404)
+    with Session(engine()) as s:
+        member = s.get(Staff, staff_id)
+        if member is None:
+            abort(404)
+        stops = route_for(s, staff_id, day, tz)
+    return render_template(
+        "mobile/today.html", member=member, stops=stops, day=day,
+        prev_day=(day - timedelta(days=1)).isoformat(),
+        next_day=(day + timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+
+
+@bp.post("/visits/<int:visit_id>/outcome")
+@role_required()
+def outcome(visit_id: int):  # type: ignore[no-untyped-def]
+    from workflows.contracts import VisitOutcomeInput
+
+    with Session(engine()) as s:
+        visit = s.get(Visit, visit_id)
+        if visit is None or (
+            not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
+        ):
+            abort(404)
+        staff_id = visit.assigned_staff_id
+        closed = visit.status in (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
+    result_kind = request.form.get("outcome", "")
+    note = (request.form.get("note") or "").strip()
+    if result_kind not in OUTCOMES or len(note) > 2000:
+        abort(400)
+    if closed:
+        flash(_("This visit has already been reported."), "error")
+    elif result_kind != "done" and not note:
+        flash(_("Add a note saying what happened."), "error")
+    else:
+        try:
+            workflows().report_outcome(
+                visit_id,
+                VisitOutcomeInput(outcome=result_kind, note=note, reported_by=current_user.email),
+            )
+        except gateway_errors() as exc:
+            flash(workflow_error_message(exc), "error")
+        else:
+            flash(_("Visit #%(id)d reported.", id=visit_id), "success")
+    args = {"staff": staff_id} if current_user.is_dispatcher else {}
+    return redirect(url_for("mobile.today", **args))

@@ -1,0 +1,277 @@
+"""Sales pages: list with stages, register (form or CSV), a sale's timeline, cancel, faults."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from pydantic import ValidationError
+from sqlmodel import Session, col, func, select
+
+from domain.csv_import import CsvImportError, import_sales, parse_sales_csv
+from domain.db import session_scope
+from domain.errors import DomainError
+from domain.models import (
+    Customer,
+    Product,
+    Sale,
+    SaleStage,
+    Staff,
+    SurveyAnswer,
+    Visit,
+)
+from domain.schemas import CustomerIn, validation_messages
+from web.auth import current_user, role_required
+from web.extensions import engine, settings, workflows
+from web.gateway_errors import gateway_errors, workflow_error_message
+from web.params import page_number
+from web.sale_start import (
+    NewSale,
+    pending_sale_ids,
+    register_new_sale,
+    start_pending_workflows,
+    start_sale_workflow,
+)
+
+bp = Blueprint("sales", __name__, url_prefix="/sales")
+
+DISPATCH = ("admin", "dispatcher")
+PAGE = 50
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return validation_messages(exc, whole=_("form"))
+
+
+@bp.get("/")
+@role_required(*DISPATCH)
+def index():  # type: ignore[no-untyped-def]
+    stage = request.args.get("stage") or None
+    q = (request.args.get("q") or "").strip()
+    page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
+    with Session(engine()) as s:
+        query = (
+            select(Sale, Customer, Product)
+            .join(Customer, col(Customer.id) == col(Sale.customer_id))
+            .join(Product, col(Product.id) == col(Sale.product_id))
+        )
+        count = select(func.count()).select_from(Sale).join(
+            Customer, col(Customer.id) == col(Sale.customer_id)
+        )
+        if stage in {st.value for st in SaleStage}:
+            query = query.where(Sale.stage == stage)
+            count = count.where(Sale.stage == stage)
+        if q:
+            like = f"%{q}%"
+            cond = col(Customer.name).ilike(like) | col(Sale.external_ref).ilike(like)
+            query = query.where(cond)
+            count = count.where(cond)
+        total = s.exec(count).one()
+        rows = list(
+            s.exec(query.order_by(col(Sale.id).desc()).limit(PAGE).offset((page - 1) * PAGE))
+        )
+        pending = len(pending_sale_ids(s))
+    return render_template(
+        "sales/index.html",
+        pending=pending,
+        rows=rows,
+        stage=stage,
+        q=q,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        total=total,
+        stages=[st.value for st in SaleStage],
+    )
+
+
+def _register_and_start(data: NewSale) -> int:
+    with session_scope(engine()) as s:
+        sale = register_new_sale(s, data, actor=current_user.email)
+        sale_id = sale.id
+    assert sale_id is not None
+    if start_sale_workflow(engine(), workflows(), sale_id, actor=current_user.email):
+        flash(_("Sale %(id)d registered; its after-sales lifecycle has started.", id=sale_id),
+              "success")
+    else:
+        flash(
+            _(
+                "Sale %(id)d registered. Temporal is not reachable: its lifecycle will start "
+                "as soon as the worker is back.",
+                id=sale_id,
+            ),
+            "error",
+        )
+    return sale_id
+
+
+@bp.post("/start-pending")
+@role_required(*DISPATCH)
+def start_pending():  # type: ignore[no-untyped-def]
+    """Start the lifecycles that could not start while Temporal was down."""
+    started = start_pending_workflows(engine(), workflows())
+    with Session(engine()) as s:
+        left = len(pending_sale_ids(s))
+    if left:
+        flash(_("%(n)d lifecycles started; %(left)d still waiting for Temporal.", n=started,
+                left=left), "error")  # fmt: skip
+    else:
+        flash(_("%(n)d lifecycles started.", n=started), "success")
+    return redirect(url_for("sales.index"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def new():  # type: ignore[no-untyped-def]
+    with Session(engine()) as s:
+        products = list(s.exec(select(Product).order_by(Product.name)))
+    errors: list[str] = []
+    form = request.form
+    if request.method == "POST":
+        try:
+            customer = None
+            customer_id = None
+            if form.get("customer_id", "").strip():
+                customer_id = form["customer_id"].strip()
+            else:
+                customer = CustomerIn(
+                    name=form.get("name", ""),
+                    phone=form.get("phone", ""),
+                    email=form.get("email") or None,
+                    locale=form.get("locale") or "es",
+                    address=form.get("address", ""),
+                    latitude=form.get("latitude", ""),
+                    longitude=form.get("longitude", ""),
+                    default_region=settings().default_region,
+                )
+            data = NewSale(
+                customer_id=customer_id,
+                customer=customer,
+                product_sku=form.get("product_sku", ""),
+                sold_on=form.get("sold_on", ""),
+                contract_months=form.get("contract_months") or None,
+                external_ref=form.get("external_ref") or None,
+            )
+            sale_id = _register_and_start(data)
+            return redirect(url_for("sales.detail", sale_id=sale_id))
+        except ValidationError as exc:
+            errors = _errors(exc)
+        except (DomainError, ValueError) as exc:
+            errors = [str(exc)]
+    status = 422 if errors else 200
+    return render_template(
+        "sales/new.html", products=products, errors=errors, form=form,
+        today=date.today().isoformat(),
+    ), status  # fmt: skip
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def import_csv():  # type: ignore[no-untyped-def]
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            problems = [_("Choose a CSV file.")]
+        else:
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                problems = [_("The file is not UTF-8 text.")]
+            else:
+                try:
+                    rows = parse_sales_csv(text, settings().default_region)
+                    with session_scope(engine()) as s:
+                        sale_ids = import_sales(s, rows, actor=current_user.email)
+                except CsvImportError as exc:
+                    problems = exc.problems
+                else:
+                    pending = sum(
+                        not start_sale_workflow(engine(), workflows(), sid, current_user.email)
+                        for sid in sale_ids
+                    )
+                    flash(_("%(n)d sales imported.", n=len(sale_ids)), "success")
+                    if pending:
+                        flash(
+                            _("%(n)d lifecycles will start when Temporal is back.", n=pending),
+                            "error",
+                        )
+                    return redirect(url_for("sales.index"))
+    return render_template("sales/import.html", problems=problems), (422 if problems else 200)
+
+
+@bp.get("/<int:sale_id>")
+@role_required(*DISPATCH)
+def detail(sale_id: int):  # type: ignore[no-untyped-def]
+    with Session(engine()) as s:
+        sale = s.get(Sale, sale_id)
+        if sale is None:
+            abort(404)
+        customer = s.get(Customer, sale.customer_id)
+        product = s.get(Product, sale.product_id)
+        visits = list(
+            s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(col(Visit.id)))
+        )
+        staff = {m.id: m.name for m in s.exec(select(Staff))}
+        survey = s.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale_id)).first()
+    return render_template(
+        "sales/detail.html",
+        sale=sale,
+        customer=customer,
+        product=product,
+        visits=visits,
+        staff=staff,
+        survey=survey,
+    )
+
+
+@bp.post("/<int:sale_id>/cancel")
+@role_required(*DISPATCH)
+def cancel(sale_id: int):  # type: ignore[no-untyped-def]
+    from workflows.contracts import CancelSaleInput
+
+    reason = (request.form.get("reason") or "").strip()
+    kind = request.form.get("kind", "cancelled")
+    with Session(engine()) as s:
+        if s.get(Sale, sale_id) is None:
+            abort(404)
+    if not reason or kind not in ("cancelled", "returned") or len(reason) > 400:
+        flash(_("Give a reason (up to 400 characters) and choose cancelled or returned."), "error")
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    try:
+        workflows().cancel_sale(
+            sale_id, CancelSaleInput(reason=reason, kind=kind, requested_by=current_user.email)
+        )
+    except gateway_errors() as exc:
+        flash(workflow_error_message(exc), "error")
+    else:
+        flash(_("The sale is %(kind)s; its pending visits are cancelled.", kind=_(kind)),
+              "success")
+    return redirect(url_for("sales.detail", sale_id=sale_id))
+
+
+@bp.post("/<int:sale_id>/fault")
+@role_required(*DISPATCH)
+def fault(sale_id: int):  # type: ignore[no-untyped-def]
+    from workflows.contracts import ReportFaultInput
+
+    description = (request.form.get("description") or "").strip()
+    with Session(engine()) as s:
+        if s.get(Sale, sale_id) is None:
+            abort(404)
+    if not description or len(description) > 1000:
+        flash(_("Describe the fault (up to 1000 characters)."), "error")
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    try:
+        result = workflows().report_fault(
+            sale_id, ReportFaultInput(description=description, reported_by=current_user.email)
+        )
+    except gateway_errors() as exc:
+        flash(workflow_error_message(exc), "error")
+    else:
+        flash(
+            _("Repair visit #%(id)d requested (%(billing)s).", id=result.visit_id,
+              billing=_("billable") if result.billable else _("under warranty")),
+            "success",
+        )
+    return redirect(url_for("sales.detail", sale_id=sale_id))

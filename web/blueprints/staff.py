@@ -1,0 +1,141 @@
+"""Staff pages: skills, hours, days off, calendar feed link (rotate its token)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from domain.db import session_scope
+from domain.errors import DomainError
+from domain.models import Staff, StaffAbsence
+from domain.schemas import AbsenceIn, StaffIn, validation_messages
+from domain.services import add_absence, create_staff
+from web.auth import current_user, role_required
+from web.extensions import engine, settings
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+DISPATCH = ("admin", "dispatcher")
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return validation_messages(exc, whole=_("form"))
+
+
+@bp.get("/")
+@role_required(*DISPATCH)
+def index():  # type: ignore[no-untyped-def]
+    today = date.today()
+    with Session(engine()) as s:
+        members = list(s.exec(select(Staff).order_by(col(Staff.active).desc(), Staff.name)))
+        off = {
+            a.staff_id
+            for a in s.exec(
+                select(StaffAbsence).where(
+                    StaffAbsence.starts_on <= today, StaffAbsence.ends_on >= today
+                )
+            )
+        }
+    return render_template("staff/index.html", members=members, off=off, weekdays=WEEKDAYS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def new():  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    form = request.form
+    if request.method == "POST":
+        try:
+            data = StaffIn(
+                name=form.get("name", ""),
+                email=form.get("email") or None,
+                phone=form.get("phone") or None,
+                role=form.get("role", "technician"),
+                skills=[x for x in form.get("skills", "").replace(";", ",").split(",")],
+                home_address=form.get("home_address", ""),
+                home_latitude=form.get("home_latitude", ""),
+                home_longitude=form.get("home_longitude", ""),
+                work_start=form.get("work_start") or "08:00",
+                work_end=form.get("work_end") or "17:00",
+                working_days=[int(d) for d in form.getlist("working_days") if d.isdigit()],
+                default_region=settings().default_region,
+            )
+            with session_scope(engine()) as s:
+                member = create_staff(s, data, actor=current_user.email)
+                member_id = member.id
+            flash(_("Staff member added."), "success")
+            return redirect(url_for("staff.detail", staff_id=member_id))
+        except ValidationError as exc:
+            errors = _errors(exc)
+    return render_template(
+        "staff/new.html", errors=errors, form=form, weekdays=WEEKDAYS
+    ), (422 if errors else 200)
+
+
+@bp.get("/<int:staff_id>")
+@role_required(*DISPATCH)
+def detail(staff_id: int):  # type: ignore[no-untyped-def]
+    with Session(engine()) as s:
+        member = s.get(Staff, staff_id)
+        if member is None:
+            abort(404)
+        absences = list(
+            s.exec(
+                select(StaffAbsence)
+                .where(StaffAbsence.staff_id == staff_id)
+                .order_by(col(StaffAbsence.starts_on).desc())
+            )
+        )
+    return render_template(
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS,
+        errors=[], feed=None,
+    )  # fmt: skip
+
+
+@bp.post("/<int:staff_id>/absences")
+@role_required(*DISPATCH)
+def absence(staff_id: int):  # type: ignore[no-untyped-def]
+    try:
+        data = AbsenceIn(
+            staff_id=staff_id,
+            starts_on=request.form.get("starts_on", ""),
+            ends_on=request.form.get("ends_on") or request.form.get("starts_on", ""),
+            reason=request.form.get("reason", ""),
+        )
+        with session_scope(engine()) as s:
+            add_absence(s, data, actor=current_user.email)
+    except ValidationError as exc:
+        flash("; ".join(_errors(exc)), "error")
+    except DomainError as exc:
+        abort(404, str(exc))
+    else:
+        flash(_("Day off recorded. Re-optimize the affected days."), "success")
+    return redirect(url_for("staff.detail", staff_id=staff_id))
+
+
+@bp.post("/<int:staff_id>/feed")
+@role_required(*DISPATCH)
+def rotate_feed(staff_id: int):  # type: ignore[no-untyped-def]
+    """Issue a new calendar feed link (the old one stops working); shown once."""
+    from calendars.tokens import rotate_feed_token
+    from calendars.urls import subscribe_links
+
+    with session_scope(engine()) as s:
+        member = s.get(Staff, staff_id)
+        if member is None:
+            abort(404)
+        token = rotate_feed_token(s, staff_id, actor=current_user.email)
+        name = member.name
+    with Session(engine()) as s:
+        member = s.get(Staff, staff_id)
+        absences = list(s.exec(select(StaffAbsence).where(StaffAbsence.staff_id == staff_id)))
+    response = render_template(
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, errors=[],
+        feed=subscribe_links(settings(), token, name),
+    )  # fmt: skip
+    return response, 200, {"Cache-Control": "no-store"}

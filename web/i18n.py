@@ -1,0 +1,65 @@
+"""Spanish and English (Flask-Babel): the logged-in user's locale, else the browser's choice."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from web.extensions import settings
+
+LOCALES = ("es", "en")
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        locale = getattr(current_user, "locale", None)
+        if locale in LOCALES:
+            return locale
+    return request.accept_languages.best_match(LOCALES) or "es"
+
+
+def local_time(value: datetime | None, fmt: str = "%H:%M") -> str:
+    """A UTC datetime shown in the business time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(settings().timezone)).strftime(fmt)
+
+
+def local_datetime(value: datetime | None) -> str:
+    return local_time(value, "%Y-%m-%d %H:%M")
+
+
+def iso_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def init_i18n(app: Flask) -> None:
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["localdatetime"] = local_datetime
+    app.jinja_env.filters["isodate"] = iso_date
+    app.jinja_env.globals["get_locale"] = get_locale
+
+
+# Names stored as data (visit kinds, statuses, stages, roles, weekdays): listed here so the
+# translation catalogue has them; templates translate them with ``_(value)``.
+DATA_NAMES = [
+    _l("installation"), _l("training"), _l("maintenance"), _l("repair"),
+    _l("requested"), _l("planned"), _l("awaiting_confirmation"), _l("confirmed"),
+    _l("declined"), _l("completed"), _l("failed"), _l("cancelled"),
+    _l("active"), _l("returned"), _l("registered"), _l("survey"), _l("ended"),
+    _l("draft"), _l("approved"), _l("superseded"),
+    _l("admin"), _l("dispatcher"), _l("technician"), _l("trainer"),
+    _l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"),
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Durable after-sales workflows (Temporal). Importing this package has no side effects."""

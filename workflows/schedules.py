@@ -1,0 +1,99 @@
+"""The Temporal Schedule that starts each working day's planning at ``settings.planning_hour``.
+
+``await ensure_planning_schedule(client, settings)`` creates the schedule, or updates it to the
+current settings when it exists (hour, time zone, task queue): safe to call at every start.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from posventa.config import Settings
+from workflows import contracts as c
+
+WORKING_DAYS = ScheduleRange(1, 5)  # Monday (1) to Friday (5); Sunday is 0 for schedules
+
+
+def planning_schedule(settings: Settings, draft_seconds: float = 20.0) -> Schedule:
+    """The schedule: Monday to Friday at ``planning_hour``:00 in ``settings.timezone``."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            c.PLANNING_KICKOFF_WORKFLOW,
+            c.PlanningKickoffInput(timezone=settings.timezone, draft_seconds=draft_seconds),
+            id="plan-kickoff",
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    second=[ScheduleRange(0)],
+                    minute=[ScheduleRange(0)],
+                    hour=[ScheduleRange(settings.planning_hour)],
+                    day_of_week=[WORKING_DAYS],
+                    comment="posventa daily planning",
+                )
+            ],
+            time_zone_name=settings.timezone,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_planning_schedule(
+    client: Client, settings: Settings, draft_seconds: float = 20.0
+) -> str:
+    """Create or update the daily planning schedule; returns its id."""
+    schedule = planning_schedule(settings, draft_seconds)
+    try:
+        await client.create_schedule(c.PLANNING_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(c.PLANNING_SCHEDULE_ID).update(update)
+    return c.PLANNING_SCHEDULE_ID
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the ``PosventaStage`` (Keyword) search attribute if the server lacks it."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        if c.STAGE_SEARCH_ATTRIBUTE in listed.custom_attributes:
+            return
+    except RPCError as exc:  # the time-skipping test server cannot list; adding still works
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={
+                    c.STAGE_SEARCH_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                },
+            )
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
