@@ -62,6 +62,18 @@ class Supervisor:
         self.children.append((name, proc))
         return proc
 
+    def forget(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop watching a child that has already exited (it is being started again)."""
+        self.children = [(name, child) for name, child in self.children if child is not proc]
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        """The last lines a child wrote, to show why it stopped."""
+        try:
+            text = (self.log_dir / f"{name}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
     def check_alive(self) -> None:
         for name, proc in self.children:
             code = proc.poll()
@@ -177,9 +189,7 @@ def run_dev(settings: Settings, seed: bool = True) -> int:
         if port_open(host, port):
             print(f"Temporal already answers on {settings.temporal_address}; using it.", flush=True)
         else:
-            supervisor.start("temporal", temporal_dev_argv(settings), env)
-            wait_until(lambda: port_open(host, port), 60, "Temporal dev server",
-                       supervisor.check_alive)
+            start_temporal(supervisor, settings, env)
         supervisor.start(
             "worker", [sys.executable, "-m", "posventa.cli", "worker", "--schedule"], env
         )
@@ -210,6 +220,32 @@ def run_dev(settings: Settings, seed: bool = True) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         print("posventa stopped.", flush=True)
+
+
+def start_temporal(
+    supervisor: Supervisor, settings: Settings, env: dict[str, str], attempts: int = 3
+) -> None:
+    """Start the Temporal dev server and wait until its frontend answers.
+
+    The dev server picks free ports for its internal services; when one is taken between the
+    pick and the bind it exits during start-up. It is then started again (``attempts`` in all),
+    and the last lines of its log are shown if it never comes up.
+    """
+    host, port = split_address(settings.temporal_address)
+    for attempt in range(1, attempts + 1):
+        proc = supervisor.start("temporal", temporal_dev_argv(settings), env)
+        try:
+            wait_until(lambda: port_open(host, port), 60, "Temporal dev server",
+                       supervisor.check_alive)
+            return
+        except ChildDied as exc:
+            tail = supervisor.log_tail("temporal")
+            if attempt == attempts:
+                raise ChildDied(f"{exc}\n{tail}") from None
+            supervisor.forget(proc)
+            print(f"posventa dev: the Temporal dev server exited during start-up (code "
+                  f"{proc.returncode}); starting it again ({attempt + 1}/{attempts}). "
+                  f"Its last words:\n{tail}", file=sys.stderr, flush=True)
 
 
 def temporal_dev_argv(settings: Settings) -> list[str]:
