@@ -43,12 +43,14 @@ class SmsActivities:
     @activity.defn(name="send_visit_sms")
     def send_visit_sms(self, data: VisitSmsIn) -> SmsOut:
         slots = [datetime.fromisoformat(s) for s in data.slots] or None
+        told = [datetime.fromisoformat(s) for s in data.told_window]
         return self._send(
             self.messenger.send_for_visit,
             data.visit_id,
             data.template,
             data.idempotency_key,
             slots=slots,
+            told_window=(told[0], told[1]) if len(told) == 2 else None,
         )
 
     @activity.defn(name="send_sale_sms")

@@ -148,6 +148,8 @@ class VisitSmsIn:
     template: str
     idempotency_key: str
     slots: list[str] = field(default_factory=list)  # ISO UTC starts (reschedule offers)
+    # the arrival window the customer was told, ISO UTC, for a visit that no longer has one
+    told_window: list[str] = field(default_factory=list)
 
 
 @dataclass

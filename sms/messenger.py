@@ -75,8 +75,13 @@ class Messenger:
         template: str,
         idempotency_key: str,
         slots: Sequence[datetime | str] | None = None,
+        told_window: tuple[datetime, datetime] | None = None,
     ) -> SendOutcome:
-        """Text the visit's customer with a template from ``sms.templates.VISIT_TEMPLATES``."""
+        """Text the visit's customer with a template from ``sms.templates.VISIT_TEMPLATES``.
+
+        ``told_window`` is the arrival window the customer was given, for a visit that has
+        been taken off the plan since (its row no longer holds one).
+        """
         if template not in t.VISIT_TEMPLATES:
             raise t.TemplateError(f"{template!r} is not a visit template")
         with Session(self.engine) as session:
@@ -88,6 +93,13 @@ class Messenger:
             customer = session.get(Customer, sale.customer_id)
             assert customer is not None
             values = self.visit_values(session, visit, customer.locale, sale)
+            if told_window is not None:
+                tz = self.settings.timezone
+                values |= {
+                    "date": t.format_day(told_window[0], tz, customer.locale),
+                    "start": t.format_clock(told_window[0], tz),
+                    "end": t.format_clock(told_window[1], tz),
+                }
             if template == "reschedule_offer":
                 if not slots:
                     raise ValueError("reschedule_offer needs at least one slot")

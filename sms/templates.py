@@ -27,6 +27,7 @@ VISIT_TEMPLATES = (
     "reschedule_offer",
     "visit_rescheduled",
     "visit_cancelled",
+    "visit_unplanned",
 )
 SALE_TEMPLATES = (
     "survey_request",
@@ -85,6 +86,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "Si necesita otra fecha, contacte con nosotros.",
         "en": "Your {kind} for {product} on {date} has been cancelled. "
         "If you need another date, please contact us.",
+    },
+    "visit_unplanned": {
+        "es": "Tenemos que cambiar su {kind} del {date} de {start} a {end}. "
+        "Le enviaremos otra hora en breve; no hace falta responder.",
+        "en": "We have to move your {kind} on {date} between {start} and {end}. "
+        "We will text you a new time shortly; no need to reply.",
     },
     "survey_request": {
         "es": "¿Qué tal con su {product}? Valore nuestro servicio del 1 (mal) al 5 (excelente) "

@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
 AWAITING = "awaiting_confirmation"
 REPLYABLE = (AWAITING, "confirmed")
 OUTCOME_STATES = ("planned", AWAITING, "confirmed")
+# Versioning: histories recorded before the notice of a removal existed replay without it.
+UNPLANNED_NOTICE_PATCH = "unplanned-notice"
 
 
 @dataclass
@@ -65,6 +67,7 @@ class VisitWorkflow:
         self.outcome: c.VisitOutcomeInput | None = None
         self.replies: dict[int, c.CustomerReplyResult] = {}
         self.offers = 0
+        self.removed_after_telling = False  # taken off the plan after the customer was told
         self.lock = asyncio.Lock()
 
     # -- run ----------------------------------------------------------------------------------
@@ -120,7 +123,17 @@ class VisitWorkflow:
         return None
 
     async def _back_to_pool_if_removed(self) -> None:
+        told, self.removed_after_telling = self.removed_after_telling, False
         if self.status == "requested" and self.pending_plan is None and self.chosen_start is None:
+            plan = self.plan
+            if told and plan is not None and workflow.patched(UNPLANNED_NOTICE_PATCH):
+                # The customer expects someone in the window they were given: say it is off.
+                # (A visit moved to another time instead gets that time's confirmation.)
+                await self._sms(
+                    "visit_unplanned",
+                    f"unplanned/{plan.plan_id}-{self.epoch}",
+                    told_window=[plan.window_start, plan.window_end],
+                )
             await self._set_status("requested", unplan=True)
 
     async def _ask_confirmation(self, plan: c.VisitPlanned) -> None:
@@ -201,6 +214,7 @@ class VisitWorkflow:
             and self.pending_plan is None
         ):
             if self.status in ("planned", AWAITING, "confirmed"):
+                self.removed_after_telling = self.status in (AWAITING, "confirmed")
                 self.epoch += 1
                 self.status = "requested"
 
@@ -364,7 +378,13 @@ class VisitWorkflow:
             **options.DB,
         )
 
-    async def _sms(self, template: str, step: str, slots: list[str] | None = None) -> SmsOut:
+    async def _sms(
+        self,
+        template: str,
+        step: str,
+        slots: list[str] | None = None,
+        told_window: list[str] | None = None,
+    ) -> SmsOut:
         """Text the customer; the key (workflow id + step) makes a retried send a no-op."""
         try:
             return await workflow.execute_activity_method(
@@ -374,6 +394,7 @@ class VisitWorkflow:
                     template=template,
                     idempotency_key=f"{workflow.info().workflow_id}/{step}",
                     slots=slots or [],
+                    told_window=told_window or [],
                 ),
                 **options.SMS,
             )

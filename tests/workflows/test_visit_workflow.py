@@ -12,7 +12,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.db import session_scope
+from domain.visits import set_status
 from posventa.config import Settings
+from sms.templates import format_clock
 from tests.workflows.support import (
     first_visit,
     make_company,
@@ -217,3 +220,44 @@ def test_opted_out_customer_is_flagged_for_a_phone_call(
         assert visit_row(sqlite_engine, visit_id).status == "confirmed"
 
     _run(body, sqlite_engine, wf_settings, test_server_path, opted_out=True, **ONE_VISIT)
+
+
+def test_customer_told_of_a_visit_taken_off_the_plan(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    """A confirmed visit that a re-plan drops: the customer hears that the promised window is
+    off (once, with that window), and the visit goes back into the pool."""
+
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        start = _morning(now, 4)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"]))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await wait_status(client, visit_id, "confirmed")
+        assert not sms_rows(sqlite_engine, template="visit_unplanned")
+
+        # the dispatcher approves a re-plan without it: approval clears the row, then signals
+        with session_scope(sqlite_engine) as session:
+            set_status(session, visit_id, "requested", "dispatcher", unplan=True)
+        await handle.signal(c.VISIT_UNPLANNED_SIGNAL, c.VisitUnplanned(plan_id=2))
+        await wait_status(client, visit_id, "requested")
+        await until(lambda: _has_sms(sqlite_engine, "visit_unplanned"))
+        (notice,) = sms_rows(sqlite_engine, template="visit_unplanned")
+        assert format_clock(start, wf_settings.timezone) in notice.body
+        end = start + timedelta(hours=2)
+        assert format_clock(end, wf_settings.timezone) in notice.body
+        row = visit_row(sqlite_engine, visit_id)
+        assert row.status == "requested" and row.planned_start is None
+
+        # planned again and declined by the customer: they know already, no notice
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 6), ids["staff"], 3))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("decline"))
+        await wait_status(client, visit_id, "declined")
+        await asyncio.sleep(0.5)
+        assert len(sms_rows(sqlite_engine, template="visit_unplanned")) == 1
+
+    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
