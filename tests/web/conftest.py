@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from posventa.config import Settings
@@ -74,6 +79,21 @@ def client_for(app: Flask, world: World) -> Iterator[Callable[[str], tuple[Flask
     yield make
 
 
+async def _until_polled(client: Client, cfg: Settings, seconds: float = 60) -> None:
+    """Wait until the worker has polled its task queue: only then does Temporal know of it."""
+    request = DescribeTaskQueueRequest(
+        namespace=cfg.temporal_namespace,
+        task_queue=TaskQueue(name=cfg.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (await client.workflow_service.describe_task_queue(request)).pollers:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"no worker polled {cfg.temporal_task_queue!r} within {seconds:.0f} s")
+
+
 @pytest.fixture
 def temporal_with_worker(
     sqlite_engine: Engine, settings: Settings
@@ -91,6 +111,7 @@ def temporal_with_worker(
         ) as env:
             ready["address"] = env.client.service_client.config.target_host
             async with running_worker(env.client, cfg, sqlite_engine):
+                await _until_polled(env.client, cfg)
                 started.set()
                 await stop.wait()
 
