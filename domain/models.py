@@ -287,7 +287,12 @@ class PlanUnassigned(SQLModel, table=True):
     plan_id: int = Field(foreign_key="dailyplan.id", index=True)
     visit_id: int = Field(foreign_key="visit.id")
     reason_code: str = Field(max_length=40)
-    reason: str = Field(max_length=1000)
+    reason: str = Field(max_length=1000)  # English; the web words it from code and params
+    # The facts of the reason (staff labels, skills, windows, minutes; see web.reasons), or None
+    # for rows stored before they were kept.
+    reason_params: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class SmsMessage(SQLModel, table=True):

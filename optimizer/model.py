@@ -17,6 +17,7 @@ Everything here is read-only; the ``Solution`` explains itself (``Solution.expla
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -286,11 +287,24 @@ ReasonCode = Literal[
 ]
 
 
+ReasonParam = str | int | tuple[str, ...]
+"""A fact a reason sentence uses: a name, a number of minutes, a list of labels or skills."""
+
+
 @dataclass(frozen=True)
 class Unassigned:
+    """A visit left out, why (``reason_code``), the English sentence and the facts it uses.
+
+    ``params`` lets an interface say the same thing in another language (``web.reasons``): the
+    staff labels, skills, windows ("HH:MM-HH:MM"; empty: any time) and minutes of ``reason``, plus
+    a ``variant`` where one code has several sentences. Values are strings, integers or tuples of
+    strings (never mutated; left out of the hash).
+    """
+
     visit_id: VisitId
     reason_code: ReasonCode
     reason: str
+    params: Mapping[str, ReasonParam] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

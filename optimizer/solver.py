@@ -16,13 +16,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 from ortools.util import optional_boolean_pb2
 
 from optimizer.model import (
@@ -30,6 +30,7 @@ from optimizer.model import (
     MovedVisit,
     PlacedBreak,
     Problem,
+    ReasonParam,
     Route,
     Solution,
     SolveParams,
@@ -156,8 +157,12 @@ def _fmt(t: int) -> str:
     return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}"
 
 
-def _skill_list(skills: Sequence[str]) -> str:
+def _skill_list(skills: Iterable[str]) -> str:
     return ", ".join(sorted(skills))
+
+
+def _skill_tuple(skills: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(skills))
 
 
 def _staff_labels(staff: Sequence[StaffMember]) -> list[str]:
@@ -261,35 +266,50 @@ def _prepare(problem: Problem, params: SolveParams, travel: TravelProvider | Non
     kept: list[int] = []
     for vi, v in enumerate(visits):
         node = n_depots + vi
-        reason = None
+        reason: tuple[str, str, dict[str, ReasonParam]] | None = None
         cands = [i for i, s in enumerate(staff) if v.required_skills <= s.skills]
         if not cands:
             missing = v.required_skills - all_skills
             if not staff:
-                reason = ("no_staff", "no staff member is working that day")
+                reason = ("no_staff", "no staff member is working that day", {})
             elif missing:
-                reason = ("missing_skill", f"no staff member has skill {_skill_list(missing)}")
+                reason = (
+                    "missing_skill",
+                    f"no staff member has skill {_skill_list(missing)}",
+                    {"variant": "none_has", "skills": _skill_tuple(missing)},
+                )
             else:
                 reason = (
                     "missing_skill",
                     f"no staff member has all of {_skill_list(v.required_skills)} together",
+                    {"variant": "not_together", "skills": _skill_tuple(v.required_skills)},
                 )
         else:
             with_cap = [
                 i for i in cands if staff[i].capacity is None or staff[i].capacity >= v.demand
             ]
             if not with_cap:
-                reason = ("over_capacity", f"demand {v.demand} exceeds every vehicle's capacity")
+                reason = (
+                    "over_capacity",
+                    f"demand {v.demand} exceeds every vehicle's capacity",
+                    {"demand": v.demand},
+                )
             cands = with_cap
         fixed = v.previous_staff if v.locked else v.pinned_staff
         if reason is None and fixed is not None:
             si = staff_index[fixed]
             if si not in cands:
                 code = "locked_conflict" if v.locked else "pinned_staff_lacks_skill"
+                lacking = _skill_tuple(v.required_skills - staff[si].skills)
                 reason = (
                     code,
                     f"{'locked to' if v.locked else 'pinned to'} {label[si]}, who lacks skill "
-                    f"{_skill_list(v.required_skills - staff[si].skills) or '(capacity)'}",
+                    f"{_skill_list(lacking) or '(capacity)'}",
+                    {
+                        "variant": "lacks_skill" if lacking else "lacks_capacity",
+                        "staff": label[si],
+                        "skills": lacking,
+                    },
                 )
             cands = [si]
         wins = _effective_windows(v, params)
@@ -317,14 +337,19 @@ def _prepare(problem: Problem, params: SolveParams, travel: TravelProvider | Non
                         if t <= r[1] and t + v.duration <= f_hi:
                             free_ok = True
             who = [label[i] for i in cands]
-            wtxt = ", ".join(f"{_fmt(a)}-{_fmt(b)}" for a, b in wins) if wins else "any time"
+            wlist = tuple(f"{_fmt(a)}-{_fmt(b)}" for a, b in wins or ())
+            wtxt = ", ".join(wlist) if wlist else "any time"
             if not plain_ok:
                 whose = (
                     f"the shift of {who[0]}, the only one who could do it"
                     if len(who) == 1
                     else f"every shift of the staff who could do it ({_and_list(who)})"
                 )
-                reason = ("outside_shifts", f"its window ({wtxt}) lies outside {whose}")
+                reason = (
+                    "outside_shifts",
+                    f"its window ({wtxt}) lies outside {whose}",
+                    {"candidates": tuple(who), "windows": wlist},
+                )
             elif not travel_ok:
                 best, nearest = min(
                     (int(full_dur[starts[i], node]) + int(full_dur[node, ends[i]]), k)
@@ -339,14 +364,22 @@ def _prepare(problem: Problem, params: SolveParams, travel: TravelProvider | Non
                     "travel_exceeds_window",
                     f"travel alone ({best // 60} min there and back for {whom}) "
                     f"makes its window ({wtxt}) unreachable within the shift",
+                    {
+                        "minutes": best // 60,
+                        "staff": who[nearest],
+                        "candidates": tuple(who),
+                        "windows": wlist,
+                    },
                 )
             elif not free_ok:
                 reason = (
                     "staff_unavailable",
                     f"{_who_could_do_it(who)} busy (own calendar) during its window ({wtxt})",
+                    {"variant": "busy", "candidates": tuple(who), "windows": wlist},
                 )
         if reason is not None:
-            excluded.append(Unassigned(v.id, reason[0], reason[1]))  # type: ignore[arg-type]
+            code, text, facts = reason
+            excluded.append(Unassigned(v.id, code, text, facts))  # type: ignore[arg-type]
             continue
         capable[vi] = cands
         if wins is not None:
@@ -497,7 +530,8 @@ class Strategy:
     name: str
     first_solution: str
     metaheuristic: str | None  # None: OR-Tools' iterated local search (ruin and recreate)
-    ruin: str = "sisr"
+    ruin: str = "sisr"  # ILS ruin: "sisr" (strings removal) or "routes" (spatially close)
+    ruin_size: int = 15  # SISR: visits removed on average; "routes": routes ruined
     restarts: tuple[str, ...] = ()  # further first-solution strategies when time allows
     operators: tuple[str, ...] = ()  # extra local-search operators switched on
 
@@ -641,23 +675,31 @@ def _search_parameters(
     sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, fs)
     meta = params.metaheuristic or strategy.metaheuristic
     if meta is None:
+        # OR-Tools' iterated local search: ruin and recreate, each perturbed plan improved by
+        # greedy descent, simulated annealing to accept it. Only SolveWithIteratedLocalSearch
+        # runs it (SolveWithParameters ignores these settings in 9.15); see _one_search.
+        sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         sp.use_iterated_local_search = True
         ils = sp.iterated_local_search_parameters
+        ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
         rr = ils.ruin_recreate_parameters
         del rr.ruin_strategies[:]
         ruin = rr.ruin_strategies.add()
         if strategy.ruin == "sisr":
             ruin.sisr.max_removed_sequence_size = 10
-            ruin.sisr.avg_num_removed_visits = 10
+            ruin.sisr.avg_num_removed_visits = strategy.ruin_size
             ruin.sisr.bypass_factor = 0.01
         else:
-            ruin.spatially_close_routes.num_ruined_routes = 3
+            ruin.spatially_close_routes.num_ruined_routes = strategy.ruin_size
+        rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
         rr.recreate_strategy.heuristic = (
             routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
         )
         ils.improve_perturbed_solution = True
         sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+        sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
         sa.automatic_temperatures = True
+        ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
     else:
         sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
     for name in strategy.operators:
@@ -694,6 +736,13 @@ def _run_search(
     return best
 
 
+def _solve(routing: Any, sp: Any) -> Any:
+    """Run the search ``sp`` describes: iterated local search has its own entry point."""
+    if sp.use_iterated_local_search and sp.solution_limit != 1:
+        return routing.SolveWithIteratedLocalSearch(sp)
+    return routing.SolveWithParameters(sp)
+
+
 def _one_search(
     c: _Compiled,
     strategy: Strategy,
@@ -708,12 +757,12 @@ def _one_search(
     sp = _search_parameters(strategy, max(0.05, remaining), params, first_solution)
     if first_only:
         sp.solution_limit = 1
-    assignment = routing.SolveWithParameters(sp)
+    assignment = _solve(routing, sp)
     if assignment is None and rescue and not first_only:
         # out of time before any plan: take the first plan found, whatever the budget
         sp = _search_parameters(strategy, FIRST_PLAN_SECONDS, params, first_solution)
         sp.solution_limit = 1
-        assignment = routing.SolveWithParameters(sp)
+        assignment = _solve(routing, sp)
     if assignment is None:
         return None
     routes = []
@@ -1047,11 +1096,12 @@ def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Rou
             "locked_conflict",
             f"locked to {held_by} in its promised window, but that no longer fits "
             "(shift, breaks or other locked visits)",
+            {"variant": "no_longer_fits", "staff": held_by},
         )
     c = prep.compiled
     node = prep.node_of_visit[vi]
     pos_of = {x.id: i for i, x in enumerate(problem.visits)}
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, str] | None = None  # lateness, staff label, visit before ("": first)
     for si in prep.capable[vi]:
         s = problem.staff[si]
         route = routes[si]
@@ -1059,10 +1109,10 @@ def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Rou
         for pos in range(len(nodes) + 1):
             seq = nodes[:pos] + [node] + nodes[pos:]
             late = _lateness(c, si, seq, s)
-            after = f"after {route.stops[pos - 1].visit_id}" if pos else "first"
             if best is None or late < best[0]:
-                best = (late, f"{label[si]} ({after})")
-    who = _who_could_do_it([label[i] for i in prep.capable[vi]])
+                best = (late, label[si], str(route.stops[pos - 1].visit_id) if pos else "")
+    candidates = tuple(label[i] for i in prep.capable[vi])
+    who = _who_could_do_it(candidates)
     free = sum(
         max(
             0,
@@ -1071,18 +1121,27 @@ def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Rou
         for i in prep.capable[vi]
     )
     assert best is not None
-    if best[0] > 0:
+    late, best_label, before = best
+    place = f"{best_label} ({f'after {before}' if before else 'first'})"
+    facts: dict[str, ReasonParam] = {
+        "candidates": candidates,
+        "staff": best_label,
+        "after": before,
+    }
+    if late > 0:
         text = (
             f"{who} fully booked: the best place for it, "
-            f"{best[1]}, would run {max(1, best[0] // 60)} min late; "
+            f"{place}, would run {max(1, late // 60)} min late; "
             f"{free // 60} min of shift left in total"
         )
+        facts.update(variant="late", minutes_late=max(1, late // 60), minutes_left=free // 60)
     else:
         text = (
             f"{who} fully booked: fitting it in "
-            f"({best[1]}) would break a lunch break, a busy interval or the maximum working time"
+            f"({place}) would break a lunch break, a busy interval or the maximum working time"
         )
-    return Unassigned(v.id, "fully_booked", text)
+        facts["variant"] = "breaks_rules"
+    return Unassigned(v.id, "fully_booked", text, facts)
 
 
 def _lateness(c: _Compiled, v: int, seq: list[int], s: StaffMember) -> int:

@@ -190,6 +190,12 @@ def build_problem(
                     "staff_unavailable",
                     f"it is pinned to {who}, who "
                     + (f"is off that day ({why})" if why else "does not work that day"),
+                    {
+                        "variant": "pinned_off" if why else "pinned_not_working",
+                        "staff": names.get(pinned_staff, ""),
+                        "staff_id": pinned_staff,
+                        "absence": why or "",
+                    },
                 )
             )
             continue

@@ -6,7 +6,7 @@ optimizer's problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -87,11 +87,16 @@ class AvailableStaff:
 
 @dataclass(frozen=True)
 class Excluded:
-    """A visit that belongs to the day's pool but cannot be planned, and why (in words)."""
+    """A visit that belongs to the day's pool but cannot be planned, and why (in words).
+
+    ``params`` holds the facts of ``reason`` (staff name, absence...) so the web can say it in the
+    dispatcher's language (``web.reasons``), like ``optimizer.model.Unassigned.params``.
+    """
 
     visit_id: int
     reason_code: str
     reason: str
+    params: Mapping[str, str | int | tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -227,6 +232,7 @@ def open_visits(
                     "declined",
                     "the customer declined the time offered in the previous plan; "
                     "it goes back into the pool for the next days",
+                    {},
                 )
             )
             continue

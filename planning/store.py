@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -25,6 +27,11 @@ def next_version(session: Session, plan: DailyPlan) -> int:
 
 def _iso(at: datetime) -> str:
     return at.isoformat()
+
+
+def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A reason's facts as JSON (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
 @dataclass(frozen=True)
@@ -158,17 +165,21 @@ def store_draft(
                 }
             )
 
-    unassigned: dict[int, tuple[str, str]] = {}
+    unassigned: dict[int, tuple[str, str, Mapping[str, Any]]] = {}
     for u in solution.unassigned:
-        unassigned[int(u.visit_id)] = (u.reason_code, u.reason)
+        unassigned[int(u.visit_id)] = (u.reason_code, u.reason, u.params)
     for e in built.excluded:
-        unassigned.setdefault(e.visit_id, (e.reason_code, e.reason))
+        unassigned.setdefault(e.visit_id, (e.reason_code, e.reason, e.params))
     for visit_id in sorted(closed):
         unassigned.pop(visit_id, None)
-    for visit_id, (code, reason) in sorted(unassigned.items()):
+    for visit_id, (code, reason, params) in sorted(unassigned.items()):
         session.add(
             PlanUnassigned(
-                plan_id=plan.id, visit_id=visit_id, reason_code=code[:40], reason=reason[:1000]
+                plan_id=plan.id,
+                visit_id=visit_id,
+                reason_code=code[:40],
+                reason=reason[:1000],
+                reason_params=_json_params(params),
             )
         )
     removed = sorted(

@@ -27,6 +27,7 @@ from domain.models import (
     Visit,
     VisitStatus,
 )
+from web.reasons import reason_text
 
 PALETTE = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -88,8 +89,14 @@ class UnassignedItem:
     address: str
     duration_minutes: int
     reason_code: str
-    reason: str
+    reason: str  # as stored: English
     priority: int
+    reason_params: dict[str, Any] | None = None  # its facts (None: stored before they were kept)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the current locale (see :mod:`web.reasons`)."""
+        return reason_text(self.reason_code, self.reason_params, self.reason)
 
 
 @dataclass
@@ -402,6 +409,7 @@ def build_board(
                 reason_code=u.reason_code,
                 reason=u.reason,
                 priority=visit.priority,
+                reason_params=u.reason_params,
             )
         )
     unassigned.sort(key=lambda u: (-u.priority, u.visit_id))

@@ -84,6 +84,22 @@ STAFF = {
         "absences": {"type": "array", "items": {"type": "object"}},
     },
 }
+UNASSIGNED = {
+    "type": "object",
+    "required": ["visit_id", "reason_code", "reason"],
+    "properties": {
+        "visit_id": {"type": "integer"},
+        "reason_code": {"type": "string"},
+        "reason": {"type": "string", "description": "why it was left out, in English"},
+        "reason_params": {
+            "type": ["object", "null"],
+            "description": (
+                "the facts of the reason (staff labels, skills, windows, minutes, a variant) to "
+                "word it in another language; null for plans stored before they were kept"
+            ),
+        },
+    },
+}
 PLAN = {
     "type": "object",
     "required": ["plan_date", "plan", "routes", "unassigned", "figures"],
@@ -92,7 +108,7 @@ PLAN = {
         "plan": {"type": ["object", "null"]},
         "approved_plan_id": NULLABLE_INT,
         "routes": {"type": "array", "items": {"type": "object"}},
-        "unassigned": {"type": "array", "items": {"type": "object"}},
+        "unassigned": {"type": "array", "items": UNASSIGNED},
         "figures": {"type": "object"},
     },
 }

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from domain.models import Customer, PlanUnassigned, Sale, Staff, Visit
 from web.i18n import local_time
+from web.reasons import reason_text
 
 SECTIONS = ("added", "moved", "retimed", "removed", "unchanged")
 
@@ -72,13 +73,17 @@ def diff_lines(s: Session, diff: Any) -> list[tuple[str, str, list[str]]]:
 
 
 def unassigned_lines(s: Session, plan_id: int) -> list[str]:
-    """The visits a plan leaves out, each with the optimizer's reason."""
+    """The visits a plan leaves out, each with the optimizer's reason (in the user's language)."""
     rows = s.exec(
-        select(PlanUnassigned.visit_id, PlanUnassigned.reason, Visit.kind, Customer.name)
+        select(PlanUnassigned, Visit.kind, Customer.name)
         .join(Visit, col(Visit.id) == col(PlanUnassigned.visit_id))
         .join(Sale, col(Sale.id) == col(Visit.sale_id))
         .join(Customer, col(Customer.id) == col(Sale.customer_id))
         .where(PlanUnassigned.plan_id == plan_id)
         .order_by(col(PlanUnassigned.visit_id))
     )
-    return [f"#{vid} {_(kind)} · {name}: {reason}" for vid, reason, kind, name in rows]
+    return [
+        f"#{u.visit_id} {_(kind)} · {name}: "
+        f"{reason_text(u.reason_code, u.reason_params, u.reason)}"
+        for u, kind, name in rows
+    ]

@@ -376,7 +376,12 @@ def get_plan(day: str):  # type: ignore[no-untyped-def]
                 for row in board.rows
             ],
             "unassigned": [
-                {"visit_id": u.visit_id, "reason_code": u.reason_code, "reason": u.reason}
+                {
+                    "visit_id": u.visit_id,
+                    "reason_code": u.reason_code,
+                    "reason": u.reason,
+                    "reason_params": u.reason_params,
+                }
                 for u in board.unassigned
             ],
             "figures": board.figures.as_dict(),
