@@ -534,19 +534,36 @@ class Strategy:
     ruin_size: int = 15  # SISR: visits removed on average; "routes": routes ruined
     restarts: tuple[str, ...] = ()  # further first-solution strategies when time allows
     operators: tuple[str, ...] = ()  # extra local-search operators switched on
+    operators_off: tuple[str, ...] = ()  # default operators switched off
+    neighbors_ratio: float | None = None  # operators look at this share of nearest neighbours
 
 
-# Benchmark mode (objective "distance"), measured on Solomon subsets (BENCHMARKS.md): guided
-# local search rarely leaves the basin of its first solution, and the best first-solution strategy
-# differs by instance class (path cheapest arc wins on the wide-window classes R2/RC2), so each
-# worker tries two starts when the budget allows.
+# Local-search operators that cost more than they bring inside iterated local search: the
+# heuristic LNS operators (full re-insertions) and the slower chain/sub-trip/path operators.
+# Without them each descent after a ruin is short, so many more ruin-and-recreate rounds fit.
+ILS_OPERATORS_OFF = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_lin_kernighan",
+    "use_relocate_expensive_chain",
+    "use_relocate_subtrip",
+    "use_exchange_subtrip",
+    "use_shortest_path_swap_active",
+    "use_shortest_path_two_opt",
+    "use_swap_active_chain",
+)
+# Benchmark mode (objective "distance"), measured on Solomon (BENCHMARKS.md): iterated local
+# search (SISR ruin, simulated annealing) from a savings start beats guided local search by far
+# once its descents are light; the two processes ruin differently sized strings for diversity.
 STRATEGIES = (
-    Strategy("lci+gls", "LOCAL_CHEAPEST_INSERTION", "GUIDED_LOCAL_SEARCH", restarts=("SAVINGS",)),
     Strategy(
-        "pci+gls",
-        "PARALLEL_CHEAPEST_INSERTION",
-        "GUIDED_LOCAL_SEARCH",
-        restarts=("PATH_CHEAPEST_ARC",),
+        "savings+ils-sisr15", "SAVINGS", None, "sisr", 15, operators_off=ILS_OPERATORS_OFF
+    ),
+    Strategy(
+        "savings+ils-sisr20", "SAVINGS", None, "sisr", 20, operators_off=ILS_OPERATORS_OFF
     ),
 )
 # Field-service days (objective "travel_time", optional visits with priorities), measured with
@@ -704,6 +721,11 @@ def _search_parameters(
         sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
     for name in strategy.operators:
         setattr(sp.local_search_operators, name, optional_boolean_pb2.BOOL_TRUE)
+    for name in strategy.operators_off:
+        setattr(sp.local_search_operators, name, optional_boolean_pb2.BOOL_FALSE)
+    if strategy.neighbors_ratio is not None:
+        sp.ls_operator_neighbors_ratio = strategy.neighbors_ratio
+        sp.ls_operator_min_neighbors = 10
     sp.time_limit.FromMilliseconds(max(10, int(seconds * 1000)))
     if params.log_search:
         sp.log_search = True
