@@ -1,0 +1,273 @@
+"""A fast first plan: cheapest feasible insertion, visit by visit, in plain Python.
+
+OR-Tools' first-solution strategies propagate every break interval on every insertion, which on
+large days with lunch breaks takes tens of seconds (BENCHMARKS.md). This heuristic keeps each
+route as a sequence of *elements*, visits and breaks, and replays a route's timeline only from the
+insertion point until it meets its old schedule again, so a plan for 1,000 visits takes about a
+second. Breaks are taken at a stop (before driving on), which every rule allows.
+
+It reads the same compiled model as the OR-Tools search and returns the same plain description
+(routes of ``(node, start)``, placed breaks, objective in the search's units), so the solver keeps
+whichever plan is cheaper. It imports nothing from OR-Tools.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the solver imports this module; only its types are needed here
+    from optimizer.solver import _Compiled
+
+
+@dataclass
+class _Route:
+    """One staff member's sequence: ``elems`` holds node ids (visits) and ``-1 - k`` (break k)."""
+
+    vehicle: int
+    elems: list[int] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    locs: list[int] = field(default_factory=list)  # where the staff member is after element i
+    load: int = 0
+    n_visits: int = 0
+
+
+def _arc_cost_matrix(c: _Compiled, key: tuple[int, int, int]) -> list[list[int]]:
+    kind, wt, wd = key
+    if (wt, wd) == (1, 0) and kind == 0:
+        return c.dur
+    if (wt, wd) == (0, 1) and kind == 0:
+        return c.dist
+    out = []
+    for drow, mrow in zip(c.dur, c.dist, strict=True):
+        if kind == 0:
+            out.append([d * wt + m * wd for d, m in zip(drow, mrow, strict=True)])
+        else:
+            out.append([(d * wt + m * wd + 500) // 1000 for d, m in zip(drow, mrow, strict=True)])
+    return out
+
+
+class _Planner:
+    def __init__(self, c: _Compiled) -> None:
+        self.c = c
+        self.dur = c.dur
+        self.costs: dict[tuple[int, int, int], list[list[int]]] = {}
+        for key in c.arc_costs:
+            if key not in self.costs:
+                self.costs[key] = _arc_cost_matrix(c, key)
+        self.routes: list[_Route | None] = []
+        for v in range(len(c.starts)):
+            r = _Route(v)
+            r.elems = [
+                -1 - k
+                for k, _ in sorted(
+                    ((k, b) for k, b in enumerate(c.breaks) if b.vehicle == v),
+                    key=lambda kb: (kb[1].start_min, kb[1].start_max),
+                )
+            ]
+            sched = self._replay(v, r.elems, 0, c.shifts[v][0], c.starts[v], None)
+            if sched is None and r.elems:
+                self.routes.append(None)  # its breaks alone do not fit its shift: unusable
+                continue
+            r.starts, r.locs = sched or ([], [])
+            self.routes.append(r)
+
+    # ------------------------------------------------------------------ timeline
+
+    def _start_at(self, node: int, arrival: int) -> int | None:
+        ws = self.c.windows[node]
+        if ws is None:
+            return arrival if arrival <= self.c.horizon else None
+        for lo, hi in ws:
+            if arrival <= hi:
+                return max(arrival, lo)
+        return None
+
+    def _break_start(self, k: int, t: int) -> int | None:
+        b = self.c.breaks[k]
+        s = max(t, b.start_min)
+        for h_lo, h_hi in b.holes:
+            if h_lo <= s <= h_hi:
+                s = h_hi + 1
+        return s if s <= b.start_max else None
+
+    def _end(self, k_elem: int, start: int) -> int:
+        if k_elem >= 0:
+            return start + self.c.service[k_elem]
+        return start + self.c.breaks[-1 - k_elem].duration
+
+    def _replay(
+        self, v: int, elems: list[int], i0: int, t: int, loc: int, old: _Route | None
+    ) -> tuple[list[int], list[int]] | None:
+        """Starts and locations of ``elems[i0:]`` when leaving ``loc`` at ``t``; None if a rule
+        breaks. With ``old`` (the route before ``elems[i0]`` was inserted) the replay stops as
+        soon as it meets the old schedule: from there on nothing changes."""
+        c = self.c
+        starts: list[int] = []
+        locs: list[int] = []
+        for i in range(i0, len(elems)):
+            e = elems[i]
+            if e >= 0:
+                s = self._start_at(e, t + self.dur[loc][e])
+                new_loc = e
+            else:
+                s = self._break_start(-1 - e, t)
+                new_loc = loc
+            if s is None:
+                return None
+            if old is not None and i > i0 and old.starts[i - 1] == s and old.locs[i - 1] == new_loc:
+                return starts + old.starts[i - 1 :], locs + old.locs[i - 1 :]
+            starts.append(s)
+            locs.append(new_loc)
+            t = self._end(e, s)
+            loc = new_loc
+        lo, hi = c.shifts[v]
+        end = t + self.dur[loc][c.ends[v]]
+        if end > hi:
+            return None
+        span_max = c.span_max[v]
+        if span_max is not None and i0 == 0 and elems and elems[0] >= 0:
+            begin = max(lo, starts[0] - self.dur[c.starts[v]][elems[0]])
+            if end - begin > span_max:
+                return None
+        elif span_max is not None and any(e >= 0 for e in elems) and end - lo > span_max:
+            return None
+        return starts, locs
+
+    # ------------------------------------------------------------------ insertion
+
+    def _try(self, r: _Route, node: int, pos: int) -> tuple[list[int], list[int]] | None:
+        """The route's schedule with ``node`` at ``pos``, or None if that breaks a rule."""
+        c = self.c
+        v = r.vehicle
+        elems = r.elems[:pos] + [node] + r.elems[pos:]
+        if c.span_max[v] is not None:
+            # working time depends on the whole route: replay it all
+            return self._replay(v, elems, 0, c.shifts[v][0], c.starts[v], None)
+        if pos == 0:
+            t, loc = c.shifts[v][0], c.starts[v]
+        else:
+            t, loc = self._end(r.elems[pos - 1], r.starts[pos - 1]), r.locs[pos - 1]
+        tail = self._replay(v, elems, pos, t, loc, r)
+        if tail is None:
+            return None
+        return r.starts[:pos] + tail[0], r.locs[:pos] + tail[1]
+
+    def insert(self, node: int) -> bool:
+        """Put ``node`` where it adds least cost among the feasible places; False if none."""
+        c = self.c
+        vehicles = c.allowed[node]
+        cands: list[tuple[int, int, int]] = []
+        for v in vehicles if vehicles is not None else range(len(c.starts)):
+            r = self.routes[v]
+            if r is None:
+                continue
+            if c.demand is not None and c.capacity is not None:
+                if r.load + c.demand[node] > c.capacity[v]:
+                    continue
+            cost = self.costs[c.arc_costs[v]]
+            extra = c.staff_soft[v][node] if c.staff_soft is not None else 0
+            # the next real place after each position (breaks are taken where one stands)
+            nxt = c.ends[v]
+            after = [0] * (len(r.elems) + 1)
+            after[len(r.elems)] = nxt
+            for i in range(len(r.elems) - 1, -1, -1):
+                if r.elems[i] >= 0:
+                    nxt = r.elems[i]
+                after[i] = nxt
+            prev = c.starts[v]
+            row_node = cost[node]
+            for pos in range(len(r.elems) + 1):
+                if pos:
+                    prev = r.locs[pos - 1]
+                b = after[pos]
+                if r.n_visits == 0:
+                    delta = cost[prev][node] + row_node[c.ends[v]]
+                else:
+                    delta = cost[prev][node] + row_node[b] - cost[prev][b]
+                cands.append((delta + extra, v, pos))
+        cands.sort()
+        for _, v, pos in cands:
+            r = self.routes[v]
+            assert r is not None
+            sched = self._try(r, node, pos)
+            if sched is None:
+                continue
+            r.elems.insert(pos, node)
+            r.starts, r.locs = sched
+            r.n_visits += 1
+            if c.demand is not None:
+                r.load += c.demand[node]
+            return True
+        return False
+
+    # ------------------------------------------------------------------ result
+
+    def result(self) -> dict[str, Any]:
+        c = self.c
+        routes = []
+        placed = []
+        objective = 0
+        served: set[int] = set()
+        for v in range(len(c.starts)):
+            r = self.routes[v]
+            lo = c.shifts[v][0]
+            if r is None or r.n_visits == 0:
+                routes.append({"start": lo, "end": lo, "stops": []})
+                if r is not None:
+                    placed += [(-1 - e, s) for e, s in zip(r.elems, r.starts, strict=True)]
+                continue
+            stops = [(e, s) for e, s in zip(r.elems, r.starts, strict=True) if e >= 0]
+            placed += [(-1 - e, s) for e, s in zip(r.elems, r.starts, strict=True) if e < 0]
+            last = r.elems[-1]
+            t_end = self._end(last, r.starts[-1])
+            end = t_end + c.dur[r.locs[-1]][c.ends[v]]
+            routes.append({"start": lo, "end": end, "stops": stops})
+            cost = self.costs[c.arc_costs[v]]
+            path = [c.starts[v], *(n for n, _ in stops), c.ends[v]]
+            objective += sum(cost[a][b] for a, b in zip(path, path[1:], strict=False))
+            if c.staff_soft is not None:
+                objective += sum(c.staff_soft[v][n] for n, _ in stops)
+            served.update(n for n, _ in stops)
+        starts = {n: s for r in routes for n, s in r["stops"]}
+        for node, slo, shi, coef in c.soft_bounds:
+            if node in starts:
+                objective += coef * (max(0, slo - starts[node]) + max(0, starts[node] - shi))
+        objective += sum(
+            c.penalty[n] for n in range(c.n_nodes) if c.node_visit[n] >= 0 and n not in served
+        )
+        return {
+            "objective": objective,
+            "routes": routes,
+            "breaks": placed,
+            "strategy": "insertion",
+            "first_only": True,
+        }
+
+
+def _order(c: _Compiled) -> list[int]:
+    """Visits most costly to leave out first; among equals, tightest and earliest windows."""
+    nodes = [n for n in range(c.n_nodes) if c.node_visit[n] >= 0]
+
+    def key(n: int) -> tuple[int, int, int, int]:
+        ws = c.windows[n]
+        width = sum(b - a for a, b in ws) if ws else c.horizon
+        end = ws[-1][1] if ws else c.horizon
+        n_staff = len(c.allowed[n]) if c.allowed[n] is not None else len(c.starts)
+        return (-c.penalty[n], n_staff, end, width)
+
+    return sorted(nodes, key=key)
+
+
+def insertion_plan(c: _Compiled, deadline: float | None = None) -> dict[str, Any]:
+    """A feasible plan built by cheapest insertion; visits that fit nowhere stay unplanned.
+
+    Visits go in order of their drop penalty (priority), then fewest capable staff, then
+    earliest window. Stops early (with what it has planned) once ``deadline`` passes."""
+    planner = _Planner(c)
+    for node in _order(c):
+        if deadline is not None and time.time() > deadline:
+            break
+        planner.insert(node)
+    return planner.result()

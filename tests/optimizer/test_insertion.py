@@ -1,0 +1,169 @@
+"""The quick first plan (cheapest insertion): every rule kept, on problems whose answer is known."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+
+from optimizer.check import check_solution
+from optimizer.insertion import insertion_plan
+from optimizer.model import Break, SolveParams, Unavailability
+from optimizer.solver import _prepare, solve
+from tests.optimizer.helpers import H, fast, problem, staff, visit, window
+from tests.optimizer.test_properties import problems
+
+
+def first_plan(p):
+    """What ``solution_limit=1`` returns: the insertion plan, checked independently."""
+    sol = solve(p, fast(solution_limit=1))
+    assert check_solution(p, sol) == []
+    assert sol.status == "first_solution"
+    return sol
+
+
+def staff_of(sol, vid):
+    found = sol.stop_of(vid)
+    return None if found is None else found[0]
+
+
+def test_skills_respected_four_visits_two_technicians():
+    p = problem(
+        [staff("ana", {"boiler"}), staff("ben", {"ac"})],
+        [
+            visit(1, 1, required_skills={"boiler"}),
+            visit(2, 2, required_skills={"ac"}),
+            visit(3, 3, required_skills={"boiler"}),
+            visit(4, 4, required_skills={"ac"}),
+        ],
+    )
+    sol = first_plan(p)
+    assert {staff_of(sol, v) for v in (1, 3)} == {"ana"}
+    assert {staff_of(sol, v) for v in (2, 4)} == {"ben"}
+    assert sol.unassigned == ()
+
+
+def test_cheapest_place_is_taken():
+    # ana lives at 0, ben at 7: each visit goes to the nearer one (either order costs the same)
+    p = problem(
+        [staff("ana", start=0), staff("ben", start=7)],
+        [visit(1, 1), visit(2, 6), visit(3, 2), visit(4, 5)],
+    )
+    sol = first_plan(p)
+    assert set(sol.route_of("ana").visit_ids) == {1, 3}
+    assert set(sol.route_of("ben").visit_ids) == {2, 4}
+    assert sol.totals.travel_seconds == 2 * (2 * 2 * 600)  # out to 2 and back, twice
+
+
+def test_windows_order_the_route_and_the_gap_between_windows_is_never_used():
+    p = problem(
+        [staff("ana")],
+        [
+            visit(1, 1, windows=(window(14, 15),)),
+            visit(2, 5, windows=(window(9, 10),)),
+            visit(3, 1, windows=(window(8, 10), window(13, 16))),
+        ],
+    )
+    sol = first_plan(p)
+    route = sol.route_of("ana")
+    assert route.visit_ids.index(2) < route.visit_ids.index(1)
+    assert 14 * H <= sol.stop_of(1)[1].start <= 15 * H
+    start3 = sol.stop_of(3)[1].start
+    assert start3 <= 10 * H or start3 >= 13 * H
+
+
+def test_lunch_break_placed_in_its_window_between_visits():
+    lunch = Break(duration=H, windows=(window(12, 14),))
+    p = problem([staff("ana", breaks=(lunch,))], [visit(i, i, duration=2 * H) for i in (1, 2, 3)])
+    route = first_plan(p).route_of("ana")
+    assert len(route.stops) == 3
+    [b] = route.breaks
+    assert 12 * H <= b.start and b.end <= 14 * H and b.end - b.start == H
+    for s in route.stops:
+        assert s.end <= b.start or s.start >= b.end
+
+
+def test_unavailability_and_pinned_start_respected():
+    busy = Unavailability(9 * H, 12 * H, "dentist")
+    p = problem(
+        [staff("ana", unavailability=(busy,))],
+        [visit(1, 1, windows=(window(9, 13),)), visit(2, 3, pinned_start=15 * H)],
+    )
+    sol = first_plan(p)
+    assert sol.stop_of(1)[1].start >= 12 * H
+    assert sol.stop_of(2)[1].start == 15 * H
+
+
+def test_locked_visit_keeps_staff_and_window():
+    locked = visit(
+        1, 6, locked=True, previous_staff="ana", previous_start=15 * H,
+        previous_window=window(15, 16),
+    )  # fmt: skip
+    p = problem([staff("ana", start=0), staff("ben", start=6)], [locked])
+    who, stop = first_plan(p).stop_of(1)
+    assert who == "ana" and 15 * H <= stop.start <= 16 * H
+
+
+def test_priority_goes_first_and_the_rest_gets_a_reason():
+    p = problem(
+        [staff("ana")],
+        [
+            visit(1, 1, windows=(window(9, 9.5),), priority=10),
+            visit(2, 1, windows=(window(9, 9.5),), priority=90),
+        ],
+    )
+    sol = first_plan(p)
+    assert staff_of(sol, 2) == "ana"
+    [u] = sol.unassigned
+    assert (u.visit_id, u.reason_code) == (1, "fully_booked")
+
+
+def test_max_working_time_and_capacity():
+    p = problem(
+        [staff("ana", {"y"}, max_working_seconds=3 * H), staff("van", {"x"}, capacity=10)],
+        [visit(i, 1, duration=H, required_skills={"y"}) for i in (1, 2, 3)]
+        + [visit(10 + i, 2, duration=600, demand=6, required_skills={"x"}) for i in (1, 2)],
+    )
+    sol = first_plan(p)
+    assert len(sol.route_of("ana").stops) == 2  # 10 min there, 2 visits, 10 min back
+    assert len(sol.route_of("van").stops) == 1
+
+
+def test_every_visit_that_fits_nowhere_is_left_out_without_breaking_the_plan():
+    # a working day with a long busy spell: only what fits before and after it is planned
+    busy = Unavailability(10 * H, 15 * H, "training")
+    p = problem(
+        [staff("ana", unavailability=(busy,))],
+        [visit(i, i, duration=H) for i in range(1, 8)],
+    )
+    sol = first_plan(p)
+    # one hour of work fits before 10:00 and one after 15:00 (10 min from home, back by 17:00)
+    [before, after] = sol.route_of("ana").stops
+    assert before.end <= 10 * H and after.start >= 15 * H
+    reasons = {u.visit_id: u.reason_code for u in sol.unassigned}
+    assert reasons.pop(7) == "staff_unavailable"  # 70 min away: fits neither before nor after
+    assert set(reasons.values()) == {"fully_booked"}
+
+
+def test_the_search_keeps_the_cheaper_plan():
+    p = problem(
+        [staff("ana", start=0), staff("ben", start=7)],
+        [visit(i, i % 8, duration=1800, priority=i * 10) for i in range(1, 9)],
+    )
+    params = fast(time_limit_seconds=1.0)
+    quick = insertion_plan(_prepare(p, params, None).compiled)
+    sol = solve(p, params)
+    assert check_solution(p, sol) == []
+    assert sol.objective <= quick["objective"]
+
+
+@settings(
+    max_examples=int(os.environ.get("OPTIMIZER_PROPERTY_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(problems())
+def test_every_first_plan_passes_the_independent_check(p):
+    sol = solve(p, SolveParams(time_limit_seconds=0.3, num_workers=1, solution_limit=1))
+    assert check_solution(p, sol) == []
+    assert sol.totals.visits_assigned + sol.totals.visits_unassigned == len(p.visits)
