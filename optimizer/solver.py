@@ -562,33 +562,45 @@ ILS_OPERATORS_OFF = (
 # search (SISR ruin, simulated annealing) from a savings start beats guided local search by far
 # once its descents are light; the two processes ruin differently sized strings for diversity.
 STRATEGIES = (
-    Strategy(
-        "savings+ils-sisr15", "SAVINGS", None, "sisr", 15, operators_off=ILS_OPERATORS_OFF
-    ),
-    Strategy(
-        "savings+ils-sisr20", "SAVINGS", None, "sisr", 20, operators_off=ILS_OPERATORS_OFF
-    ),
+    Strategy("savings+ils-sisr15", "SAVINGS", None, "sisr", 15, operators_off=ILS_OPERATORS_OFF),
+    Strategy("savings+ils-sisr20", "SAVINGS", None, "sisr", 20, operators_off=ILS_OPERATORS_OFF),
 )
 # Field-service days (objective "travel_time", optional visits with priorities), measured with
-# benchmarks/optimizer/field_day.py: parallel cheapest insertion starts best; the ruin-and-
-# recreate style LNS operators (close nodes, path LNS) let it serve more visits.
+# benchmarks/optimizer/field_day.py: iterated local search from parallel cheapest insertion serves
+# more visits and more priority than guided local search with LNS operators (BENCHMARKS.md); the
+# two processes ruin strings of different lengths.
 FIELD_STRATEGIES = (
     Strategy(
-        "pci+gls+close-nodes-lns",
+        "pci+ils-sisr15",
         "PARALLEL_CHEAPEST_INSERTION",
-        "GUIDED_LOCAL_SEARCH",
-        operators=(
-            "use_global_cheapest_insertion_close_nodes_lns",
-            "use_local_cheapest_insertion_close_nodes_lns",
-        ),
+        None,
+        "sisr",
+        15,
+        operators_off=ILS_OPERATORS_OFF,
     ),
     Strategy(
-        "pci+gls+path-lns",
+        "pci+ils-sisr8",
         "PARALLEL_CHEAPEST_INSERTION",
-        "GUIDED_LOCAL_SEARCH",
-        operators=("use_path_lns", "use_full_path_lns"),
+        None,
+        "sisr",
+        8,
+        operators_off=ILS_OPERATORS_OFF,
     ),
 )
+# Stand-ins where iterated local search may not run (see _ils_safe), and in this process.
+GLS_FALLBACK_DISTANCE = Strategy(
+    "savings+gls", "SAVINGS", "GUIDED_LOCAL_SEARCH", restarts=("PATH_CHEAPEST_ARC",)
+)
+GLS_FALLBACK_FIELD = Strategy(
+    "pci+gls+close-nodes-lns",
+    "PARALLEL_CHEAPEST_INSERTION",
+    "GUIDED_LOCAL_SEARCH",
+    operators=(
+        "use_global_cheapest_insertion_close_nodes_lns",
+        "use_local_cheapest_insertion_close_nodes_lns",
+    ),
+)
+ILS_MIN_VISITS_PER_STAFF = 2
 MIN_SECONDS_PER_START = 3.0  # a restart only when each start gets at least this long
 MAX_NODES_FOR_RESTARTS = 300
 TEXTBOOK = Strategy("textbook", "PATH_CHEAPEST_ARC", "GUIDED_LOCAL_SEARCH")
@@ -715,7 +727,7 @@ def _search_parameters(
         rr.recreate_strategy.heuristic = (
             routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
         )
-        ils.improve_perturbed_solution = True
+        ils.improve_perturbed_solution = True  # (without it 9.15 aborts on break intervals)
         sa = ils.reference_solution_acceptance_strategy.simulated_annealing
         sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
         sa.automatic_temperatures = True
@@ -866,6 +878,22 @@ def _collect(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any] |
     return result
 
 
+def _ils_safe(c: _Compiled) -> bool:
+    """Whether OR-Tools 9.15's iterated local search may run on this model.
+
+    Measured: with fewer visits than staff members whose homes differ it never returns (it
+    ignores its time limit); with at least as many it behaves. Kept at twice as many for margin."""
+    n_visits = sum(1 for n in c.node_visit if n >= 0)
+    return n_visits >= ILS_MIN_VISITS_PER_STAFF * len(c.starts)
+
+
+def _fallback(strategy: Strategy, c: _Compiled) -> Strategy:
+    """The guided-local-search stand-in for an iterated-local-search strategy."""
+    if strategy.metaheuristic is not None:
+        return strategy
+    return GLS_FALLBACK_DISTANCE if c.objective == "distance" else GLS_FALLBACK_FIELD
+
+
 def _search(
     c: _Compiled,
     params: SolveParams,
@@ -873,10 +901,16 @@ def _search(
     strategies: Sequence[Strategy] | None,
     procs: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any] | None:
-    """Independent searches: the first in this process, the others in worker processes."""
+    """Independent searches, the best plan kept.
+
+    Iterated local search runs only in worker processes, which are killed if they overrun the
+    deadline (it can hang in 9.15, see ``_ils_safe``); other searches run the first strategy in
+    this process and the others in workers."""
     if not strategies:
         strategies = STRATEGIES if params.objective == "distance" else FIELD_STRATEGIES
     strategies = list(strategies)
+    if not _ils_safe(c):
+        strategies = [_fallback(s, c) for s in strategies]
     first_only = params.solution_limit == 1
     quick = None
     if first_only or c.objective != "distance":
@@ -885,19 +919,35 @@ def _search(
         quick = insertion_plan(c, deadline)
         if first_only and any(r["stops"] for r in quick["routes"]):
             return quick
+    ils = any(s.metaheuristic is None for s in strategies) and not first_only
+    local: Strategy | None = None
+    if not procs:
+        local = _fallback(strategies[0], c)
+    elif not ils:
+        local, strategies = strategies[0], strategies[1:] or strategies
+        procs = procs[:-1]  # this process searches too: the spare worker is never used
     running = []
-    for i, proc in enumerate(procs, start=1):
+    for i, proc in enumerate(procs):
         job = (c, strategies[i % len(strategies)], deadline - WORKER_EXIT_S, params, first_only)
         if _send_job(proc, job):
             running.append(proc)
     results: list[dict[str, Any] | None] = []
     try:
-        results.append(_run_search(c, strategies[0], deadline, params, first_only, rescue=True))
+        if local is not None:
+            results.append(_run_search(c, local, deadline, params, first_only, rescue=True))
     finally:
         results += [_collect(p, deadline) for p in running]
     found = [r for r in results if r is not None]
     if quick is not None:
         found.append({**quick, "first_only": False})
+    if not found and local is None:
+        # every worker failed or overran: a first plan here, whatever the budget
+        fallback = _fallback(strategies[0], c)
+        found = [
+            r
+            for r in [_run_search(c, fallback, time.time() + 0.05, params, False, rescue=True)]
+            if r is not None
+        ]
     if not found:
         return None
     return min(found, key=lambda r: r["objective"])
@@ -920,7 +970,8 @@ def solve(
     n_workers = max(1, params.num_workers)
     if params.time_limit_seconds < MIN_SECONDS_FOR_WORKERS or not problem.visits:
         n_workers = 1  # a worker's start-up would eat the whole budget
-    procs = [_spawn_worker() for _ in range(n_workers - 1)]
+    # with two or more, every search may run in a worker (iterated local search must)
+    procs = [_spawn_worker() for _ in range(n_workers if n_workers > 1 else 0)]
     try:
         prep = _prepare(problem, params, travel)
         c = prep.compiled

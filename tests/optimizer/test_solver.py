@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from optimizer import solver as solver_module
 from optimizer.check import check_solution
 from optimizer.model import (
     Break,
@@ -369,6 +370,33 @@ def test_two_workers_within_time_limit():
     # how closely the limit is kept is a benchmark figure, not a unit-test assertion
     assert 1.5 < elapsed < 2 + 10
     assert sol.totals.visits_assigned == 11
+
+
+def test_iterated_local_search_is_not_run_where_it_never_returns():
+    # OR-Tools 9.15's iterated local search ignores its time limit on a model with fewer
+    # visits than staff members living apart; the solver uses guided local search there
+    p = problem([staff("ana", start=0), staff("ben", start=7)], [visit(1, 6)])
+    t0 = time.monotonic()
+    sol = solve(p, fast(time_limit_seconds=2.0, num_workers=2))
+    assert time.monotonic() - t0 < 2 + 10
+    assert check_solution(p, sol) == []
+    assert staff_of(sol, 1) == "ben"
+
+
+@pytest.mark.parametrize("objective", ["travel_time", "distance"])
+def test_a_search_that_overruns_is_killed_and_a_plan_still_comes_back(monkeypatch, objective):
+    # let iterated local search loose on that model: its worker processes never answer, are
+    # killed half a second after the deadline, and the plan comes from this process (the quick
+    # insertion plan on field days; a guided-local-search first plan in benchmark mode)
+    monkeypatch.setattr(solver_module, "ILS_MIN_VISITS_PER_STAFF", 0)
+    p = problem([staff("ana", start=0), staff("ben", start=7)], [visit(1, 6)])
+    t0 = time.monotonic()
+    sol = solve(p, fast(time_limit_seconds=2.0, num_workers=2, objective=objective))
+    elapsed = time.monotonic() - t0
+    assert check_solution(p, sol) == []
+    assert staff_of(sol, 1) == "ben"
+    assert sol.status == "optimized"
+    assert 2.0 <= elapsed < 2 + 10
 
 
 def test_cost_per_hour_prefers_the_cheaper_staff_member():
