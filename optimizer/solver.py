@@ -50,8 +50,8 @@ LOCKED_PENALTY_FACTOR = 1000  # a locked visit costs this many top-priority visi
 PRIORITY_WEIGHT = (
     100  # penalty = drop_penalty * (1 + PRIORITY_WEIGHT * priority): near-lexicographic
 )
-RESULT_MARGIN_S = 0.15  # time kept back for building the result...
-RESULT_MARGIN_PER_VISIT_S = 0.002  # ...and the reasons for unassigned visits
+RESULT_MARGIN_S = 0.1  # time kept back for building the result...
+RESULT_MARGIN_PER_VISIT_S = 0.0005  # ...and the reasons for unassigned visits
 WORKER_EXIT_S = 0.1  # a worker stops searching this much earlier, to hand its plan over
 WORKER_GRACE_S = 0.5  # how long a worker may overrun the deadline before it is killed
 FIRST_PLAN_SECONDS = 30.0  # upper bound for the rescue search when the budget found nothing
@@ -926,9 +926,11 @@ def _search(
     elif not ils:
         local, strategies = strategies[0], strategies[1:] or strategies
         procs = procs[:-1]  # this process searches too: the spare worker is never used
+    # workers hand over a little early when this process searches too, so both end together
+    worker_deadline = deadline - WORKER_EXIT_S if local is not None else deadline
     running = []
     for i, proc in enumerate(procs):
-        job = (c, strategies[i % len(strategies)], deadline - WORKER_EXIT_S, params, first_only)
+        job = (c, strategies[i % len(strategies)], worker_deadline, params, first_only)
         if _send_job(proc, job):
             running.append(proc)
     results: list[dict[str, Any] | None] = []
