@@ -539,6 +539,9 @@ class Strategy:
     operators: tuple[str, ...] = ()  # extra local-search operators switched on
     operators_off: tuple[str, ...] = ()  # default operators switched off
     neighbors_ratio: float | None = None  # operators look at this share of nearest neighbours
+    recreate: str = "LOCAL_CHEAPEST_INSERTION"  # ILS: how removed visits are put back
+    acceptance: str = "simulated_annealing"  # ILS: "simulated_annealing" or "greedy_descent"
+    max_string: int = 10  # SISR: longest string removed from one route
 
 
 # Local-search operators that cost more than they bring inside iterated local search: the
@@ -566,9 +569,9 @@ STRATEGIES = (
     Strategy("savings+ils-sisr20", "SAVINGS", None, "sisr", 20, operators_off=ILS_OPERATORS_OFF),
 )
 # Field-service days (objective "travel_time", optional visits with priorities), measured with
-# benchmarks/optimizer/field_day.py: iterated local search from parallel cheapest insertion serves
-# more visits and more priority than guided local search with LNS operators (BENCHMARKS.md); the
-# two processes ruin strings of different lengths.
+# benchmarks/optimizer/field_day.py (BENCHMARKS.md): iterated local search from parallel cheapest
+# insertion, short strings ruined, a perturbed plan kept only when it is better (greedy
+# acceptance beat simulated annealing here); the two processes ruin 15 resp. 8 visits.
 FIELD_STRATEGIES = (
     Strategy(
         "pci+ils-sisr15",
@@ -577,6 +580,8 @@ FIELD_STRATEGIES = (
         "sisr",
         15,
         operators_off=ILS_OPERATORS_OFF,
+        acceptance="greedy_descent",
+        max_string=5,
     ),
     Strategy(
         "pci+ils-sisr8",
@@ -585,6 +590,8 @@ FIELD_STRATEGIES = (
         "sisr",
         8,
         operators_off=ILS_OPERATORS_OFF,
+        acceptance="greedy_descent",
+        max_string=5,
     ),
 )
 # Stand-ins where iterated local search may not run (see _ils_safe), and in this process.
@@ -708,8 +715,9 @@ def _search_parameters(
     meta = params.metaheuristic or strategy.metaheuristic
     if meta is None:
         # OR-Tools' iterated local search: ruin and recreate, each perturbed plan improved by
-        # greedy descent, simulated annealing to accept it. Only SolveWithIteratedLocalSearch
-        # runs it (SolveWithParameters ignores these settings in 9.15); see _one_search.
+        # greedy descent, accepted by simulated annealing or greedily. Only
+        # SolveWithIteratedLocalSearch runs it (SolveWithParameters ignores these settings in
+        # 9.15); see _one_search.
         sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         sp.use_iterated_local_search = True
         ils = sp.iterated_local_search_parameters
@@ -718,19 +726,22 @@ def _search_parameters(
         del rr.ruin_strategies[:]
         ruin = rr.ruin_strategies.add()
         if strategy.ruin == "sisr":
-            ruin.sisr.max_removed_sequence_size = 10
+            ruin.sisr.max_removed_sequence_size = strategy.max_string
             ruin.sisr.avg_num_removed_visits = strategy.ruin_size
             ruin.sisr.bypass_factor = 0.01
         else:
             ruin.spatially_close_routes.num_ruined_routes = strategy.ruin_size
         rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
-        rr.recreate_strategy.heuristic = (
-            routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+        rr.recreate_strategy.heuristic = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, strategy.recreate
         )
         ils.improve_perturbed_solution = True  # (without it 9.15 aborts on break intervals)
-        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-        sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
-        sa.automatic_temperatures = True
+        if strategy.acceptance == "greedy_descent":
+            ils.reference_solution_acceptance_strategy.greedy_descent.SetInParent()
+        else:
+            sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+            sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+            sa.automatic_temperatures = True
         ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
     else:
         sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
