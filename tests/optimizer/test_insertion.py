@@ -1,4 +1,6 @@
-"""The quick first plan (cheapest insertion): every rule kept, on problems whose answer is known."""
+"""The quick first plan (cheapest insertion): every rule kept, on problems whose answer is known.
+
+Skills: ``test_solver.test_skills_respected_four_visits_two_technicians[first-plan]``."""
 
 from __future__ import annotations
 
@@ -25,22 +27,6 @@ def first_plan(p):
 def staff_of(sol, vid):
     found = sol.stop_of(vid)
     return None if found is None else found[0]
-
-
-def test_skills_respected_four_visits_two_technicians():
-    p = problem(
-        [staff("ana", {"boiler"}), staff("ben", {"ac"})],
-        [
-            visit(1, 1, required_skills={"boiler"}),
-            visit(2, 2, required_skills={"ac"}),
-            visit(3, 3, required_skills={"boiler"}),
-            visit(4, 4, required_skills={"ac"}),
-        ],
-    )
-    sol = first_plan(p)
-    assert {staff_of(sol, v) for v in (1, 3)} == {"ana"}
-    assert {staff_of(sol, v) for v in (2, 4)} == {"ben"}
-    assert sol.unassigned == ()
 
 
 def test_cheapest_place_is_taken():

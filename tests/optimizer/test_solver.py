@@ -36,7 +36,8 @@ def reason_of(sol, vid):
     return next(u for u in sol.unassigned if u.visit_id == vid)
 
 
-def test_skills_respected_four_visits_two_technicians():
+@pytest.mark.parametrize("solution_limit", [None, 1], ids=["optimized", "first-plan"])
+def test_skills_respected_four_visits_two_technicians(solution_limit):
     p = problem(
         [staff("ana", {"boiler"}), staff("ben", {"ac"})],
         [
@@ -46,7 +47,7 @@ def test_skills_respected_four_visits_two_technicians():
             visit(4, 4, required_skills={"ac"}),
         ],
     )
-    sol = solved(p)
+    sol = solved(p, solution_limit=solution_limit)
     assert {staff_of(sol, v) for v in (1, 3)} == {"ana"}
     assert {staff_of(sol, v) for v in (2, 4)} == {"ben"}
     assert sol.unassigned == ()
