@@ -117,3 +117,12 @@ def venv_binary(name: str) -> str:
     if not candidate.exists():
         pytest.fail(f"{name} not found beside {sys.executable}: install the test extras")
     return str(candidate)
+
+
+@pytest.fixture(autouse=True)
+def _stop_sms_sweepers() -> Iterator[None]:
+    """No app's SMS hand-off sweeper outlives its test (its database is dropped after it)."""
+    yield
+    sms_blueprint = sys.modules.get("web.blueprints.sms")
+    if sms_blueprint is not None:
+        sms_blueprint.stop_sweepers()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -275,6 +276,22 @@ def test_reply_stored_while_temporal_is_down_is_handed_off_later(app, engine, wo
         time.sleep(0.05)
     services(app).runner.stopping.set()
     assert [(v, r.answer) for v, r in workflows.replies] == [(company.visit_id, "confirm")]
+
+
+def test_sweepers_stop_at_shutdown(app):
+    from web.blueprints.sms import stop_sweepers
+
+    services(app).runner.start_sweeper(every_seconds=0.01)
+
+    def sweepers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "sms-sweeper"]
+
+    assert sweepers()
+    stop_sweepers()
+    deadline = time.monotonic() + 5
+    while sweepers() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sweepers() == []
 
 
 def test_status_callback_arriving_before_the_sid_is_stored_finds_the_message(app, engine):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 _services_lock = threading.Lock()
+_sweeping: weakref.WeakSet[HandOffRunner] = weakref.WeakSet()  # runners with a sweeper thread
 SERVICES_KEY = "posventa.sms"
 SIMULATOR_WAIT_SECONDS = 10.0
 SWEEP_SECONDS = 60.0
@@ -77,7 +79,7 @@ class _AppWorkflows:
         return self._gateway().survey_answer(sale_id, data)
 
 
-@dataclass
+@dataclass(eq=False)  # one runner per app, kept in a WeakSet: identity, not value
 class HandOffRunner:
     """Runs hand-offs in a small thread pool; failures are logged and retried later."""
 
@@ -118,6 +120,12 @@ class HandOffRunner:
                     log.exception("SMS hand-off sweep failed")
 
         threading.Thread(target=loop, name="sms-sweeper", daemon=True).start()
+        _sweeping.add(self)
+
+    def stop(self) -> None:
+        """Stop the sweeper (the pool's running hand-offs finish)."""
+        self.stopping.set()
+        self.executor.shutdown(wait=False)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait for every hand-off submitted so far (tests, shutdown)."""
@@ -149,6 +157,12 @@ def services(app: Flask | None = None) -> SmsServices:
                 app.extensions[SERVICES_KEY] = found
                 found.runner.start_sweeper()
     return found
+
+
+def stop_sweepers() -> None:
+    """Stop every hand-off sweeper of this process (shutdown; tests, before their database goes)."""
+    for runner in list(_sweeping):
+        runner.stop()
 
 
 # -- webhooks -----------------------------------------------------------------------------------
