@@ -17,6 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from optimizer.costs import arc_cost_matrix
+
 if TYPE_CHECKING:  # the solver imports this module; only its types are needed here
     from optimizer.solver import _Compiled
 
@@ -33,29 +37,18 @@ class _Route:
     n_visits: int = 0
 
 
-def _arc_cost_matrix(c: _Compiled, key: tuple[int, int, int]) -> list[list[int]]:
-    kind, wt, wd = key
-    if (wt, wd) == (1, 0) and kind == 0:
-        return c.dur
-    if (wt, wd) == (0, 1) and kind == 0:
-        return c.dist
-    out = []
-    for drow, mrow in zip(c.dur, c.dist, strict=True):
-        if kind == 0:
-            out.append([d * wt + m * wd for d, m in zip(drow, mrow, strict=True)])
-        else:
-            out.append([(d * wt + m * wd + 500) // 1000 for d, m in zip(drow, mrow, strict=True)])
-    return out
-
-
 class _Planner:
     def __init__(self, c: _Compiled) -> None:
         self.c = c
         self.dur = c.dur
-        self.costs: dict[tuple[int, int, int], list[list[int]]] = {}
+        self.costs: dict[tuple[int, int, int], list[list[int]]] = {
+            (0, 1, 0): c.dur,
+            (0, 0, 1): c.dist,
+        }
         for key in c.arc_costs:
             if key not in self.costs:
-                self.costs[key] = _arc_cost_matrix(c, key)
+                m = arc_cost_matrix(np.array(c.dur), np.array(c.dist), key)
+                self.costs[key] = m.tolist()
         self.routes: list[_Route | None] = []
         for v in range(len(c.starts)):
             r = _Route(v)
@@ -214,9 +207,8 @@ class _Planner:
             r = self.routes[v]
             lo = c.shifts[v][0]
             if r is None or r.n_visits == 0:
+                # an unused route: its breaks are never shown, so none are placed
                 routes.append({"start": lo, "end": lo, "stops": []})
-                if r is not None:
-                    placed += [(-1 - e, s) for e, s in zip(r.elems, r.starts, strict=True)]
                 continue
             stops = [(e, s) for e, s in zip(r.elems, r.starts, strict=True) if e >= 0]
             placed += [(-1 - e, s) for e, s in zip(r.elems, r.starts, strict=True) if e < 0]

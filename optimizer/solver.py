@@ -27,6 +27,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 from ortools.util import optional_boolean_pb2
 
+from optimizer.costs import arc_cost_matrix
 from optimizer.insertion import insertion_plan
 from optimizer.model import (
     Location,
@@ -624,11 +625,7 @@ def _build(c: _Compiled):
     evaluators: dict[tuple[int, int, int], int] = {}
     for v, key in enumerate(c.arc_costs):
         if key not in evaluators:
-            kind, wt, wd = key
-            if kind == 0:
-                m = dur * wt + dist * wd
-            else:
-                m = (dur * wt + dist * wd + 500) // 1000
+            m = arc_cost_matrix(dur, dist, key)
             evaluators[key] = routing.RegisterTransitMatrix(m.tolist())
         routing.SetArcCostEvaluatorOfVehicle(evaluators[key], v)
 
@@ -924,11 +921,10 @@ def _search(
         strategies = [_fallback(s, c) for s in strategies]
     first_only = params.solution_limit == 1
     quick = None
-    if first_only or c.objective != "distance":
-        # a plan in about a second whatever the size of the day: the first plan, and a
-        # candidate that the OR-Tools searches must beat (they stall on large days with breaks)
+    if first_only:
+        # a plan in about a second whatever the size of the day
         quick = insertion_plan(c, deadline)
-        if first_only and any(r["stops"] for r in quick["routes"]):
+        if any(r["stops"] for r in quick["routes"]):
             return quick
     ils = any(s.metaheuristic is None for s in strategies) and not first_only
     local: Strategy | None = None
@@ -946,6 +942,10 @@ def _search(
             running.append(proc)
     results: list[dict[str, Any] | None] = []
     try:
+        if quick is None and c.objective != "distance":
+            # while the workers search: a candidate the OR-Tools plans must beat (they stall
+            # on large days with breaks)
+            quick = insertion_plan(c, deadline)
         if local is not None:
             results.append(_run_search(c, local, deadline, params, first_only, rescue=True))
     finally:
@@ -956,11 +956,8 @@ def _search(
     if not found and local is None:
         # every worker failed or overran: a first plan here, whatever the budget
         fallback = _fallback(strategies[0], c)
-        found = [
-            r
-            for r in [_run_search(c, fallback, time.time() + 0.05, params, False, rescue=True)]
-            if r is not None
-        ]
+        rescued = _run_search(c, fallback, time.time() + 0.05, params, False, rescue=True)
+        found = [rescued] if rescued is not None else []
     if not found:
         return None
     return min(found, key=lambda r: r["objective"])

@@ -1,19 +1,17 @@
 """The quick first plan (cheapest insertion): every rule kept, on problems whose answer is known.
 
-Skills: ``test_solver.test_skills_respected_four_visits_two_technicians[first-plan]``."""
+Skills and priority: the ``[first-plan]`` cases of ``test_solver``."""
 
 from __future__ import annotations
 
-import os
-
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from optimizer.check import check_solution
 from optimizer.insertion import insertion_plan
 from optimizer.model import Break, SolveParams, Unavailability
 from optimizer.solver import _prepare, solve
 from tests.optimizer.helpers import H, fast, problem, staff, visit, window
-from tests.optimizer.test_properties import problems
+from tests.optimizer.test_properties import PROPERTY_SETTINGS, problems
 
 
 def first_plan(p):
@@ -90,20 +88,6 @@ def test_locked_visit_keeps_staff_and_window():
     assert who == "ana" and 15 * H <= stop.start <= 16 * H
 
 
-def test_priority_goes_first_and_the_rest_gets_a_reason():
-    p = problem(
-        [staff("ana")],
-        [
-            visit(1, 1, windows=(window(9, 9.5),), priority=10),
-            visit(2, 1, windows=(window(9, 9.5),), priority=90),
-        ],
-    )
-    sol = first_plan(p)
-    assert staff_of(sol, 2) == "ana"
-    [u] = sol.unassigned
-    assert (u.visit_id, u.reason_code) == (1, "fully_booked")
-
-
 def test_max_working_time_and_capacity():
     p = problem(
         [staff("ana", {"y"}, max_working_seconds=3 * H), staff("van", {"x"}, capacity=10)],
@@ -143,11 +127,7 @@ def test_the_search_keeps_the_cheaper_plan():
     assert sol.objective <= quick["objective"]
 
 
-@settings(
-    max_examples=int(os.environ.get("OPTIMIZER_PROPERTY_EXAMPLES", "30")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@PROPERTY_SETTINGS
 @given(problems())
 def test_every_first_plan_passes_the_independent_check(p):
     sol = solve(p, SolveParams(time_limit_seconds=0.3, num_workers=1, solution_limit=1))

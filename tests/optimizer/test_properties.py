@@ -74,11 +74,14 @@ def problems(draw):
     return Problem(staff=tuple(staff), visits=tuple(visits), matrix=line_matrix())
 
 
-@settings(
+PROPERTY_SETTINGS = settings(
     max_examples=int(os.environ.get("OPTIMIZER_PROPERTY_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+@PROPERTY_SETTINGS
 @given(problems())
 def test_every_plan_passes_the_independent_check(p):
     sol = solve(p, fast(time_limit_seconds=0.3))

@@ -185,7 +185,8 @@ def test_preferred_staff_is_soft():
     assert staff_of(solved(p), 1) == "ana"
 
 
-def test_priority_decides_who_is_left_out():
+@pytest.mark.parametrize("solution_limit", [None, 1], ids=["optimized", "first-plan"])
+def test_priority_decides_who_is_left_out(solution_limit):
     p = problem(
         [staff("ana")],
         [
@@ -193,7 +194,7 @@ def test_priority_decides_who_is_left_out():
             visit(2, 1, windows=(window(9, 9.5),), priority=90),
         ],
     )
-    sol = solved(p)
+    sol = solved(p, solution_limit=solution_limit)
     assert staff_of(sol, 2) == "ana"
     assert reason_of(sol, 1).reason_code == "fully_booked"
     assert sol.totals.priority_served == 90
