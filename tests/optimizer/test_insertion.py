@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given
 
+from optimizer import solver as solver_module
 from optimizer.check import check_solution
 from optimizer.insertion import insertion_plan
 from optimizer.model import Break, SolveParams, Unavailability
@@ -125,6 +126,22 @@ def test_the_search_keeps_the_cheaper_plan():
     sol = solve(p, params)
     assert check_solution(p, sol) == []
     assert sol.objective <= quick["objective"]
+
+
+def test_the_insertion_plan_is_kept_when_the_search_finds_nothing_in_time(monkeypatch):
+    # on very large days OR-Tools may have no plan by the deadline: the quick plan is the answer
+    monkeypatch.setattr(solver_module, "_run_search", lambda *args, **kwargs: None)
+    p = problem(
+        [staff("ana", start=0), staff("ben", start=7)],
+        [visit(i, i % 8, duration=1800, priority=i * 10) for i in range(1, 9)],
+    )
+    params = fast(time_limit_seconds=1.0)
+    quick = insertion_plan(_prepare(p, params, None).compiled)
+    sol = solve(p, params)
+    assert check_solution(p, sol) == []
+    assert sol.status == "optimized"
+    assert sol.totals.visits_assigned == 8
+    assert sol.objective == quick["objective"]
 
 
 @PROPERTY_SETTINGS
