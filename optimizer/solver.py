@@ -578,7 +578,7 @@ STRATEGIES = (
 # insertion, short strings ruined, a perturbed plan kept only when it is better (greedy
 # acceptance beat simulated annealing here); the two processes ruin 15 resp. 8 visits. Removed
 # visits go back highest penalty per capable staff member first (high priority, rare skills):
-# less travel on 5 of 9 seeded days than the default order (allowed staff, then penalty).
+# at least VROOM's priority on 8 of 9 seeded days, 5 with the default order (allowed staff first).
 RECREATE_ORDER = ("PENALTY_OVER_ALLOWED_VEHICLES_RATIO",)
 FIELD_STRATEGIES = (
     Strategy(

@@ -5,8 +5,8 @@ read exactly the same problem: staff with homes, shifts, 1-3 of four skills and 
 visits with 30-120 min of work, a required skill, arrival windows and priorities; more work than
 fits in the day.
 
-    # (b) 25 staff, 180 visits, 30 s each, three seeds
-    .venv/bin/python benchmarks/optimizer/field_day.py --seeds 1,2,3 --seconds 30
+    # (b) 25 staff, 180 visits, 30 s each, nine seeds
+    .venv/bin/python benchmarks/optimizer/field_day.py --seeds 1,2,3,4,5,6,7,8,9 --seconds 30
     # soft preferences: half the visits with a preferred staff member (posventa only)
     .venv/bin/python benchmarks/optimizer/field_day.py --seeds 1 --seconds 30 \
         --preferred-share 0.5 --no-vroom
