@@ -42,6 +42,8 @@ ENV_DOC: dict[str, str] = {
     "(default `120`)",
     "POSVENTA_OSRM_URL": "OSRM base URL for road travel times (default: haversine estimate)",
     "POSVENTA_MAP_TILE_URL": "Optional map tile URL template for the plan board",
+    "POSVENTA_RATE_LIMIT_STORAGE_URL": "Where login attempts are counted: `memory://` (default, "
+    "per process) or `redis://host:6379/0`, shared by every web worker",
     "POSVENTA_WEB_HOST": "Web bind host (default `127.0.0.1`)",
     "POSVENTA_WEB_PORT": "Web port (default `5000`)",
     "POSVENTA_TEMPORAL_UI_PORT": "Port of the dev server's web UI (default `8233`)",
@@ -61,6 +63,12 @@ def _int(name: str, value: str | None, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+# storages of the `limits` library that posventa supports (redis needs the `redis` package)
+RATE_LIMIT_STORAGE_SCHEMES = frozenset(
+    {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+)
 
 
 class ConfigError(ValueError):
@@ -92,6 +100,7 @@ class Settings:
     arrival_window_minutes: int = 120
     osrm_url: str = ""
     map_tile_url: str = ""
+    rate_limit_storage_url: str = "memory://"
     web_host: str = "127.0.0.1"
     web_port: int = 5000
     testing: bool = False
@@ -131,6 +140,9 @@ class Settings:
             ),
             osrm_url=env.get("POSVENTA_OSRM_URL", ""),
             map_tile_url=env.get("POSVENTA_MAP_TILE_URL", ""),
+            rate_limit_storage_url=(
+                env.get("POSVENTA_RATE_LIMIT_STORAGE_URL") or "memory://"
+            ).strip(),
             web_host=env.get("POSVENTA_WEB_HOST") or "127.0.0.1",
             web_port=_int("POSVENTA_WEB_PORT", env.get("POSVENTA_WEB_PORT"), 5000),
             testing=_bool(env.get("POSVENTA_TESTING")),
@@ -144,6 +156,12 @@ class Settings:
             raise ConfigError("POSVENTA_PLANNING_HOUR must be between 0 and 23")
         if self.arrival_window_minutes <= 0:
             raise ConfigError("POSVENTA_ARRIVAL_WINDOW_MINUTES must be positive")
+        scheme = self.rate_limit_storage_url.partition("://")[0]
+        if scheme not in RATE_LIMIT_STORAGE_SCHEMES or "://" not in self.rate_limit_storage_url:
+            raise ConfigError(
+                "POSVENTA_RATE_LIMIT_STORAGE_URL must be memory:// or a redis:// URL, got "
+                f"{self.rate_limit_storage_url!r}"
+            )
         if self.proxy_hops < 0:
             raise ConfigError("POSVENTA_PROXY_HOPS must be 0 or more")
         if self.sms_gateway == "twilio":
@@ -206,6 +224,7 @@ class Settings:
             "POSVENTA_ARRIVAL_WINDOW_MINUTES": str(self.arrival_window_minutes),
             "POSVENTA_OSRM_URL": self.osrm_url,
             "POSVENTA_MAP_TILE_URL": self.map_tile_url,
+            "POSVENTA_RATE_LIMIT_STORAGE_URL": self.rate_limit_storage_url,
             "POSVENTA_WEB_HOST": self.web_host,
             "POSVENTA_WEB_PORT": str(self.web_port),
         }

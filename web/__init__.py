@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     init_database(app, settings)
     csrf.init_app(app)
-    init_limiter(app)
+    init_limiter(app, settings)
     init_i18n(app)
     auth.init_auth(app)
     app.register_blueprint(health.bp)

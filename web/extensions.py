@@ -33,12 +33,18 @@ def init_database(app: Flask, settings: Settings) -> None:
     app.extensions["posventa.engine"] = get_engine(settings.resolved_database_url)
 
 
-def init_limiter(app: Flask) -> Limiter:
-    """A rate limiter per app (in-memory storage unless RATELIMIT_STORAGE_URI says otherwise)."""
+def init_limiter(app: Flask, settings: Settings) -> Limiter:
+    """A rate limiter per app, counting in ``settings.rate_limit_storage_url``.
+
+    With Redis every web worker process counts the same attempts (in memory each gunicorn
+    worker would allow the limit on its own); if Redis is down, counting falls back to memory
+    rather than refusing every login."""
     limiter = Limiter(
         key_func=get_remote_address,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+        storage_uri=settings.rate_limit_storage_url,
         default_limits=[],
+        in_memory_fallback_enabled=True,
+        key_prefix="posventa",
     )
     limiter.init_app(app)
     app.extensions[LIMITER_KEY] = limiter

@@ -20,6 +20,7 @@ def test_defaults_are_local_and_embedded() -> None:
     assert settings.temporal_address == "127.0.0.1:7233"
     assert settings.temporal_namespace == "default"
     assert settings.sms_gateway == "outbox"
+    assert settings.rate_limit_storage_url == "memory://"
 
 
 def test_environment_overrides() -> None:
@@ -34,8 +35,10 @@ def test_environment_overrides() -> None:
             "TWILIO_ACCOUNT_SID": "AC123",
             "TWILIO_AUTH_TOKEN": "tok",
             "TWILIO_MESSAGING_SERVICE_SID": "MG123",
+            "POSVENTA_RATE_LIMIT_STORAGE_URL": "redis://redis:6379/0",
         }
     )
+    assert settings.rate_limit_storage_url == "redis://redis:6379/0"
     assert settings.resolved_database_url == "postgresql://u@db/posventa"
     assert settings.data_dir == Path("/srv/posventa")
     assert settings.temporal_namespace == "prod"
@@ -54,6 +57,8 @@ def test_twilio_gateway_without_credentials_is_refused() -> None:
         ("POSVENTA_PLANNING_HOUR", "25", "between 0 and 23"),
         ("POSVENTA_WEB_PORT", "http", "whole number"),
         ("POSVENTA_ARRIVAL_WINDOW_MINUTES", "0", "positive"),
+        ("POSVENTA_RATE_LIMIT_STORAGE_URL", "127.0.0.1:6379", "memory:// or a redis:// URL"),
+        ("POSVENTA_RATE_LIMIT_STORAGE_URL", "mongodb://db/x", "memory:// or a redis:// URL"),
     ],
 )
 def test_bad_values_get_clear_errors(name: str, value: str, message: str) -> None:

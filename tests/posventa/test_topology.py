@@ -1,8 +1,9 @@
 """The production topology of docker-compose.yml, run here as plain processes.
 
-PostgreSQL (the machine's), a Temporal server, `posventa db upgrade`, `posventa web` under gunicorn
-and two `posventa worker` processes: a sale registered through the web app's database gets its
-lifecycle started and its installation visit requested by one of the workers.
+PostgreSQL and Redis (the machine's), a Temporal server, `posventa db upgrade`, `posventa web`
+under gunicorn and two `posventa worker` processes: a sale registered through the web app's
+database gets its lifecycle started and its installation visit requested by one of the workers,
+and the gunicorn workers count failed logins together in Redis.
 (The Temporal server here is the CLI's dev server; docker-compose uses the official server image
 on PostgreSQL — the posventa processes cannot tell the difference.)
 """
@@ -15,11 +16,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
 
 import pytest
+import redis
 from sqlmodel import Session, select
 
 from domain.db import make_engine, session_scope
@@ -66,8 +70,29 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _failed_login_codes(base: str, attempts: int) -> list[int]:
+    """Status codes of ``attempts`` wrong-password logins, each on a new connection."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    html = opener.open(f"{base}/login", timeout=10).read().decode()
+    marker = 'name="csrf-token" content="'
+    start = html.index(marker) + len(marker)
+    token = html[start : html.index('"', start)]
+    body = urllib.parse.urlencode(
+        {"email": "nobody@example.com", "password": "guess", "csrf_token": token}
+    ).encode()
+    codes = []
+    for _ in range(attempts):
+        try:
+            codes.append(opener.open(f"{base}/login", data=body, timeout=10).status)
+        except urllib.error.HTTPError as exc:
+            codes.append(exc.code)
+    return codes
+
+
 def test_compose_topology_as_processes(tmp_path: Path) -> None:
     db_url = create_pg_database()
+    redis_url = "redis://127.0.0.1:6379/12"  # a database of the machine's Redis kept for this test
+    redis.Redis.from_url(redis_url).flushdb()
     temporal_port, web_port = _free_port(), _free_port()
     env = dict(os.environ)
     env.update(
@@ -76,6 +101,7 @@ def test_compose_topology_as_processes(tmp_path: Path) -> None:
         TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
         POSVENTA_SECRET_KEY="topology-test-secret",
         POSVENTA_WEB_PORT=str(web_port),
+        POSVENTA_RATE_LIMIT_STORAGE_URL=redis_url,
     )
     procs: list[subprocess.Popen[bytes]] = []
 
@@ -120,6 +146,9 @@ def test_compose_topology_as_processes(tmp_path: Path) -> None:
                     ).first() is not None
 
             _wait(installation_requested, 60, "installation visit requested", procs)
+            codes = _failed_login_codes(f"http://127.0.0.1:{web_port}", 11)
+            assert codes == [401] * 10 + [429]
+            assert redis.Redis.from_url(redis_url).keys("*/posventa/*")
         finally:
             gateway.close()
             engine.dispose()

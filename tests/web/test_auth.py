@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis
 from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -170,3 +171,38 @@ def test_pages_carry_a_content_security_policy(
     login(tiles_client, world.users["dispatcher"])
     csp = tiles_client.get("/sales/").headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://a.tile.example.org;" in csp
+
+
+def _bad_logins(apps: list[Flask], email: str, attempts: int) -> list[int]:
+    """``attempts`` failed logins from one address, spread in turn over ``apps``."""
+    clients = [app.test_client() for app in apps]
+    tokens = [csrf_from(client) for client in clients]
+    codes = []
+    for i in range(attempts):
+        k = i % len(apps)
+        response = clients[k].post(
+            "/login", data={"email": email, "password": "guess", "csrf_token": tokens[k]}
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+def test_web_workers_sharing_redis_count_login_attempts_together(
+    settings: Settings, sqlite_engine: Engine, world: World
+) -> None:
+    url = "redis://127.0.0.1:6379/11"  # a database of the machine's Redis kept for this test
+    redis.Redis.from_url(url).flushdb()
+    shared = settings.replace(rate_limit_storage_url=url)
+    workers = [make_app(shared, sqlite_engine) for _ in range(2)]
+    codes = _bad_logins(workers, world.users["dispatcher"], 12)
+    assert codes == [401] * 10 + [429, 429]
+    assert redis.Redis.from_url(url).keys("*/posventa/*")
+
+
+def test_in_memory_counting_is_per_worker(
+    settings: Settings, sqlite_engine: Engine, world: World
+) -> None:
+    workers = [make_app(settings, sqlite_engine) for _ in range(2)]
+    assert settings.rate_limit_storage_url == "memory://"
+    codes = _bad_logins(workers, world.users["dispatcher"], 12)
+    assert codes == [401] * 12  # six each: neither worker reached its ten
