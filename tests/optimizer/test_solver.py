@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import numpy as np
 import pytest
+from ortools.constraint_solver import pywrapcp
 from ortools.constraint_solver.routing_heuristic_parameters_pb2 import (
     LocalCheapestInsertionParameters,
 )
@@ -113,6 +115,37 @@ def test_lunch_break_placed_in_its_window_between_visits():
     assert b.kind == "break" and 12 * H <= b.start and b.end <= 14 * H and b.end - b.start == H
     for s in route.stops:
         assert s.end <= b.start or s.start >= b.end
+
+
+def test_time_transit_with_breaks_is_the_node_matrix_read_by_routing_index():
+    # models with breaks take travel + service through a Python callable indexed by OR-Tools'
+    # routing indices: two staff leave the same depot and end at different places, so start,
+    # end and visit indices all differ from the node numbers
+    manager = pywrapcp.RoutingIndexManager(5, 2, [0, 0], [0, 4])
+    routing = pywrapcp.RoutingModel(manager)
+    by_node = np.arange(25, dtype=np.int64).reshape(5, 5) * 60
+    by_index = solver_module._by_routing_index(by_node, manager, routing)
+    n = routing.Size() + routing.vehicles()
+    assert by_index.shape == (n, n)
+    for i in range(n):
+        for j in range(n):
+            assert by_index.item(i, j) == by_node[manager.IndexToNode(i), manager.IndexToNode(j)]
+
+
+def test_lunch_breaks_of_two_staff_sharing_a_home_with_exact_travel():
+    lunch = Break(duration=H, windows=(window(12, 14),))
+    p = problem(
+        [staff("ana", breaks=(lunch,)), staff("ben", breaks=(lunch,), end=7)],
+        [visit(i, i + 1, duration=3 * H, windows=(window(8, 17),)) for i in range(4)],
+    )
+    sol = solved(p)  # the independent check recomputes every leg from the node matrix
+    assert sol.totals.visits_assigned == 4  # two three-hour visits, travel and lunch: 9 h each
+    for route in sol.routes:
+        assert len(route.stops) == 2
+        [b] = route.breaks
+        assert 12 * H <= b.start and b.end <= 14 * H
+        for s in route.stops:
+            assert s.end <= b.start or s.start >= b.end
 
 
 def test_unavailability_respected():
