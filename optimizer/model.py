@@ -221,7 +221,6 @@ class SolveParams:
     preferred_staff_penalty: int = 1800  # cost of not using the preferred staff member
     drop_penalty: int = 100_000  # cost of leaving a priority-0 visit out (grows with priority)
     objective: Literal["travel_time", "distance"] = "travel_time"
-    seed: int = 0
     num_workers: int = 2  # independent parallel searches (processes); keep the best
     first_solution: str | None = None  # OR-Tools FirstSolutionStrategy name; None: automatic
     metaheuristic: str | None = None  # OR-Tools LocalSearchMetaheuristic name; None: automatic
