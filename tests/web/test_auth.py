@@ -206,3 +206,12 @@ def test_in_memory_counting_is_per_worker(
     assert settings.rate_limit_storage_url == "memory://"
     codes = _bad_logins(workers, world.users["dispatcher"], 12)
     assert codes == [401] * 12  # six each: neither worker reached its ten
+
+
+def test_logins_are_still_counted_while_redis_is_down(
+    settings: Settings, sqlite_engine: Engine, world: World
+) -> None:
+    down = settings.replace(rate_limit_storage_url="redis://127.0.0.1:1/0")  # nothing listens
+    app = make_app(down, sqlite_engine)
+    codes = _bad_logins([app], world.users["dispatcher"], 12)
+    assert codes == [401] * 10 + [429, 429]  # counted in memory meanwhile, not refused
