@@ -925,6 +925,20 @@ def _ils_safe(c: _Compiled) -> bool:
     return n_visits >= ILS_MIN_VISITS_PER_STAFF * len(c.starts)
 
 
+def _may_run_ils(
+    problem: Problem, params: SolveParams, strategies: Sequence[Strategy] | None
+) -> bool:
+    """Whether ``_search`` may run iterated local search, judged before the model is built
+    (workers are started first, so that their imports overlap with building it): never for a
+    first plan, for strategies that name a metaheuristic, or for fewer visits than
+    ``_ils_safe`` needs."""
+    if params.solution_limit == 1:
+        return False
+    if strategies and all(s.metaheuristic is not None for s in strategies):
+        return False
+    return len(problem.visits) >= ILS_MIN_VISITS_PER_STAFF * len(problem.staff)
+
+
 def _fallback(strategy: Strategy, c: _Compiled) -> Strategy:
     """The guided-local-search stand-in for an iterated-local-search strategy."""
     if strategy.metaheuristic is not None:
@@ -962,7 +976,7 @@ def _search(
         local = _fallback(strategies[0], c)
     elif not ils:
         local, strategies = strategies[0], strategies[1:] or strategies
-        procs = procs[:-1]  # this process searches too: the spare worker is never used
+        procs = procs[: max(1, params.num_workers) - 1]  # this process searches too
     # workers hand over a little early when this process searches too, so both end together
     worker_deadline = deadline - WORKER_EXIT_S if local is not None else deadline
     running = []
@@ -1010,8 +1024,10 @@ def solve(
     n_workers = max(1, params.num_workers)
     if params.time_limit_seconds < MIN_SECONDS_FOR_WORKERS or not problem.visits:
         n_workers = 1  # a worker's start-up would eat the whole budget
-    # with two or more, every search may run in a worker (iterated local search must)
-    procs = [_spawn_worker() for _ in range(n_workers if n_workers > 1 else 0)]
+    # with two or more, every search may run in a worker (iterated local search must); without
+    # iterated local search this process searches too, so one worker fewer is started
+    n_procs = n_workers if _may_run_ils(problem, params, strategies) else n_workers - 1
+    procs = [_spawn_worker() for _ in range(n_procs if n_workers > 1 else 0)]
     try:
         prep = _prepare(problem, params, travel)
         c = prep.compiled

@@ -410,6 +410,33 @@ def test_two_workers_within_time_limit():
     assert sol.totals.visits_assigned == 11
 
 
+@pytest.mark.parametrize(
+    ("n_visits", "started"),
+    [(8, 2), (3, 1)],
+    ids=["iterated-local-search-in-two-workers", "this-process-and-one-worker"],
+)
+def test_only_the_worker_processes_that_search_are_started(monkeypatch, n_visits, started):
+    # 8 visits for 2 staff: iterated local search runs in both workers; 3 visits: guided local
+    # search runs here and in one worker, and no spare process is started and killed
+    spawned = []
+    real_spawn = solver_module._spawn_worker
+
+    def counting_spawn():
+        spawned.append(real_spawn())
+        return spawned[-1]
+
+    monkeypatch.setattr(solver_module, "_spawn_worker", counting_spawn)
+    p = problem(
+        [staff("ana"), staff("ben", start=7)],
+        [visit(i, i % 8, duration=1800) for i in range(1, n_visits + 1)],
+    )
+    sol = solve(p, fast(time_limit_seconds=2.0, num_workers=2))
+    assert check_solution(p, sol) == []
+    assert sol.totals.visits_assigned == n_visits
+    assert len(spawned) == started
+    assert all(proc.returncode == 0 for proc in spawned)  # each one searched and handed over
+
+
 def test_iterated_local_search_is_not_run_where_it_never_returns():
     # OR-Tools 9.15's iterated local search ignores its time limit on a model with fewer
     # visits than staff members living apart; the solver uses guided local search there
