@@ -1,7 +1,9 @@
 """``solve(problem, params) -> Solution`` on OR-Tools routing.
 
-The search never calls back into Python: travel and service times go to OR-Tools as matrices and
-vectors (``RegisterTransitMatrix`` / ``RegisterUnaryTransitVector``). Each visit is optional (a
+Travel and service times go to OR-Tools as matrices and vectors (``RegisterTransitMatrix`` /
+``RegisterUnaryTransitVector``), so the search stays in C++; the one exception is the time transit
+of models with breaks, a numpy lookup that OR-Tools can copy cheaply (see ``_by_routing_index``:
+measured 3.3 times as many search rounds). Each visit is optional (a
 disjunction whose penalty grows with its priority), so a plan always exists; visits that cannot be
 planned at all are found by checks before the search and never enter the model; every visit left out
 gets a reason in words. With ``num_workers > 1`` independent searches with different strategies run
