@@ -1,0 +1,100 @@
+"""Field days (benchmark (b)) with the field strategies changed, against VROOM's figures.
+
+Measures a search setting before it goes into ``optimizer.solver.FIELD_STRATEGIES``: the same
+generator, ``run_posventa`` and figures as ``field_day.py``; VROOM runs once per seed and its
+figures are kept in a JSON file, so a variant costs 30 s per seed. A variant is a ``+``-joined
+list of changes applied to both strategies:
+
+    base                      the strategies as they are
+    acc:simulated_annealing   ILS acceptance
+    sisr25/12                 SISR ruin sizes (first strategy / second strategy)
+    str:10                    longest string SISR removes
+    on:OP1,OP2                local-search operators switched back on
+    gls2                      second strategy replaced by guided local search
+
+    .venv/bin/python benchmarks/optimizer/field_day_variants.py sisr25/12 --seeds 1,2,3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import field_day  # noqa: E402
+
+from optimizer import solver  # noqa: E402
+from optimizer.solver import Strategy  # noqa: E402
+
+
+def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]:
+    """``strategies`` with the changes ``variant`` names (see the module docstring)."""
+    changed = []
+    for k, s in enumerate(strategies):
+        kw: dict[str, object] = {}
+        for part in variant.split("+"):
+            name, _, arg = part.partition(":")
+            if part == "base" or part == "gls2":
+                continue
+            if name == "acc":
+                kw["acceptance"] = arg
+            elif part.startswith("sisr"):
+                sizes = [int(x) for x in part[4:].split("/")]
+                kw["ruin_size"] = sizes[min(k, len(sizes) - 1)]
+            elif name == "str":
+                kw["max_string"] = int(arg)
+            elif name == "on":
+                kw["operators_off"] = tuple(o for o in s.operators_off if o not in arg.split(","))
+            else:
+                raise SystemExit(f"unknown change {part!r}")
+        changed.append(dataclasses.replace(s, **kw))
+    if "gls2" in variant.split("+"):
+        changed[1:] = [solver.GLS_FALLBACK_FIELD]
+    return tuple(changed)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("variant")
+    ap.add_argument("--seeds", default="1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--vroom-cache", type=Path, default=Path("/tmp/posventa-vroom-figures.json"))
+    args = ap.parse_args()
+    solver.FIELD_STRATEGIES = vary(args.variant, solver.FIELD_STRATEGIES)
+    cache = json.loads(args.vroom_cache.read_text()) if args.vroom_cache.exists() else {}
+    wins, total = 0, [0, 0, 0]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    keys = ("visits_served", "priority_served", "travel_minutes")
+    for seed in seeds:
+        data = field_day.generate(seed)
+        if str(seed) not in cache:
+            out, _ = field_day.run_vroom(data, args.seconds)
+            cache[str(seed)] = field_day.figures(out, data)
+            args.vroom_cache.write_text(json.dumps(cache))
+        out, _, errors = field_day.run_posventa(data, args.seconds)
+        ours, theirs = field_day.figures(out, data), cache[str(seed)]
+        diff = [ours[k] - theirs[k] for k in keys]
+        won = diff[0] >= 0 and diff[1] >= 0 and diff[2] <= 0
+        wins += won
+        total = [a + b for a, b in zip(total, diff, strict=True)]
+        row = {"seed": seed, **ours, "vroom": theirs, "at_least_vroom": won}
+        print(json.dumps({**row, "checker_errors": len(errors)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "variant": args.variant,
+                "days_at_least_vroom": f"{wins}/{len(seeds)}",
+                "summed_difference_visits_priority_travel": total,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
