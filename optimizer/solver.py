@@ -918,13 +918,17 @@ def _collect(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any] |
     return result
 
 
-def _ils_safe(c: _Compiled) -> bool:
-    """Whether OR-Tools 9.15's iterated local search may run on this model.
+def _enough_visits_for_ils(n_visits: int, n_staff: int) -> bool:
+    """Whether OR-Tools 9.15's iterated local search may run on a day this size.
 
     Measured: with fewer visits than staff members whose homes differ it never returns (it
     ignores its time limit); with at least as many it behaves. Kept at twice as many for margin."""
-    n_visits = sum(1 for n in c.node_visit if n >= 0)
-    return n_visits >= ILS_MIN_VISITS_PER_STAFF * len(c.starts)
+    return n_visits >= ILS_MIN_VISITS_PER_STAFF * n_staff
+
+
+def _ils_safe(c: _Compiled) -> bool:
+    """Whether iterated local search may run on this model (visits that entered it)."""
+    return _enough_visits_for_ils(sum(1 for n in c.node_visit if n >= 0), len(c.starts))
 
 
 def _may_run_ils(
@@ -938,7 +942,7 @@ def _may_run_ils(
         return False
     if strategies and all(s.metaheuristic is not None for s in strategies):
         return False
-    return len(problem.visits) >= ILS_MIN_VISITS_PER_STAFF * len(problem.staff)
+    return _enough_visits_for_ils(len(problem.visits), len(problem.staff))
 
 
 def _fallback(strategy: Strategy, c: _Compiled) -> Strategy:
@@ -1028,8 +1032,10 @@ def solve(
         n_workers = 1  # a worker's start-up would eat the whole budget
     # with two or more, every search may run in a worker (iterated local search must); without
     # iterated local search this process searches too, so one worker fewer is started
-    n_procs = n_workers if _may_run_ils(problem, params, strategies) else n_workers - 1
-    procs = [_spawn_worker() for _ in range(n_procs if n_workers > 1 else 0)]
+    n_procs = 0
+    if n_workers > 1:
+        n_procs = n_workers if _may_run_ils(problem, params, strategies) else n_workers - 1
+    procs = [_spawn_worker() for _ in range(n_procs)]
     try:
         prep = _prepare(problem, params, travel)
         c = prep.compiled

@@ -32,6 +32,7 @@ from domain.schemas import CustomerIn, ProductIn, SaleIn
 from domain.services import create_customer, create_product, register_sale
 from posventa.config import Settings
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.web.conftest import csrf_token_in
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -73,10 +74,7 @@ def _healthy(url: str) -> bool:
 def _failed_login_codes(base: str, attempts: int) -> list[int]:
     """Status codes of ``attempts`` wrong-password logins, each on a new connection."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    html = opener.open(f"{base}/login", timeout=10).read().decode()
-    marker = 'name="csrf-token" content="'
-    start = html.index(marker) + len(marker)
-    token = html[start : html.index('"', start)]
+    token = csrf_token_in(opener.open(f"{base}/login", timeout=10).read().decode())
     body = urllib.parse.urlencode(
         {"email": "nobody@example.com", "password": "guess", "csrf_token": token}
     ).encode()

@@ -50,11 +50,15 @@ def world(sqlite_engine: Engine) -> World:
     return make_world(sqlite_engine)
 
 
-def csrf_from(client: FlaskClient, path: str = "/login") -> str:
-    html = client.get(path, follow_redirects=True).get_data(as_text=True)
+def csrf_token_in(html: str) -> str:
+    """The CSRF token a page carries in its ``csrf-token`` meta tag."""
     marker = 'name="csrf-token" content="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def csrf_from(client: FlaskClient, path: str = "/login") -> str:
+    return csrf_token_in(client.get(path, follow_redirects=True).get_data(as_text=True))
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
