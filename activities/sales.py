@@ -1,4 +1,5 @@
-"""Activities of a sale's lifecycle: read the sale, request visits, move its stage, end it."""
+"""Activities of a sale's lifecycle: read the sale, request visits, record decisions on failed
+visits, move its stage, end it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from activities.errors import bad_data_is_final
 from activities.types import (
     EndSaleIn,
     EndSaleOut,
+    FailedVisitDecisionIn,
     RequestVisitIn,
     RequestVisitOut,
     SaleOutlineOut,
@@ -24,6 +26,7 @@ from domain.db import session_scope
 from domain.models import Visit, VisitKind
 from domain.schemas import VisitIn
 from domain.services import request_visit
+from domain.visits import record_failed_decision
 
 
 class SaleActivities:
@@ -114,3 +117,11 @@ class SaleActivities:
     def record_survey(self, data: SurveyIn) -> None:
         with session_scope(self.engine) as session:
             lifecycle.record_survey(session, data.sale_id, data.score, data.comment, data.actor)
+
+    @activity.defn(name="record_failed_visit_decision")
+    @bad_data_is_final
+    def record_failed_visit_decision(self, data: FailedVisitDecisionIn) -> None:
+        with session_scope(self.engine) as session:
+            record_failed_decision(
+                session, data.visit_id, data.action, data.actor, note=data.note
+            )

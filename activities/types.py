@@ -90,6 +90,14 @@ class SurveyIn:
 
 
 @dataclass
+class FailedVisitDecisionIn:
+    visit_id: int
+    action: str  # "retry" or "close"
+    note: str = ""
+    actor: str = "workflow"
+
+
+@dataclass
 class VisitStatusIn:
     visit_id: int
     status: str

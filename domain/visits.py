@@ -82,6 +82,25 @@ def set_status(
     return visit
 
 
+def record_failed_decision(
+    session: Session, visit_id: int, action: str, actor: str, *, note: str = ""
+) -> Visit:
+    """The dispatcher decided what becomes of a failed visit ("retry": another visit is
+    requested; "close": the step is given up): its phone-call flag is cleared and the decision
+    audited. The visit itself stays failed; a repeated call changes nothing."""
+    visit = get_visit(session, visit_id)
+    if visit.status != VisitStatus.FAILED:
+        raise Conflict(f"visit {visit_id} is {visit.status}, not failed")
+    if not visit.needs_phone_call:
+        return visit
+    visit.needs_phone_call = False
+    session.add(visit)
+    audit.record(
+        session, actor, "visit.failed_decision", "visit", visit_id, decision=action, note=note[:400]
+    )
+    return visit
+
+
 def mark_planned(
     session: Session,
     visit_id: int,

@@ -142,7 +142,13 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    from web.blueprints.api import ApproveIn, CancelIn, FaultIn, OptimizeIn
+    from web.blueprints.api import (
+        ApproveIn,
+        CancelIn,
+        FailedVisitDecisionIn,
+        FaultIn,
+        OptimizeIn,
+    )
     from web.sale_start import NewSale
 
     components: dict[str, Any] = {
@@ -162,6 +168,7 @@ def openapi_document() -> dict[str, Any]:
     new_sale = _schema(NewSale, components)
     fault = _schema(FaultIn, components)
     cancel = _schema(CancelIn, components)
+    decision = _schema(FailedVisitDecisionIn, components)
     optimize = _schema(OptimizeIn, components)
     approve = _schema(ApproveIn, components)
 
@@ -236,6 +243,22 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": body(cancel),
                 "responses": {
                     "202": _json({"type": "object"}, "Cancellation accepted"),
+                    **common, **_errors(400, 404, 409, 415, 422, 503),
+                },
+            }
+        },
+        "/sales/{sale_id}/visits/{visit_id}/decision": {
+            "post": {
+                "operationId": "decideFailedVisit",
+                "summary": "After a visit failed (the customer absent too often): request it "
+                "again (retry) or close its step (close); the lifecycle waits until then",
+                "parameters": [path_id("sale_id"), path_id("visit_id")],
+                "requestBody": body(decision),
+                "responses": {
+                    "202": _json({"type": "object", "properties": {
+                        "visit_id": {"type": "integer"},
+                        "action": {"type": "string", "enum": ["retry", "close"]}}},
+                        "Decision accepted"),
                     **common, **_errors(400, 404, 409, 415, 422, 503),
                 },
             }

@@ -180,6 +180,18 @@ class WorkflowGateway:
             )
         )
 
+    def decide_failed_visit(
+        self, sale_id: int, data: c.FailedVisitDecisionInput
+    ) -> c.FailedVisitDecisionResult:
+        return self._call(
+            lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(
+                c.FAILED_VISIT_UPDATE,
+                data,
+                id=f"failed-visit-{data.visit_id}",
+                result_type=c.FailedVisitDecisionResult,
+            )
+        )
+
     def survey_answer(self, sale_id: int, data: c.SurveyAnswerInput) -> c.SurveyAnswerResult:
         return self._call(
             lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(

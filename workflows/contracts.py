@@ -142,6 +142,8 @@ PLANNING_KICKOFF_WORKFLOW = "DailyPlanningKickoff"
 PLANNING_SCHEDULE_ID = "posventa-daily-planning"
 REPLY_ANSWERS = ("confirm", "decline", "reschedule", "choose_slot")
 VISIT_OUTCOMES = ("done", "follow_up", "absent")
+FAILED_VISIT_UPDATE = "decide_failed_visit"
+FAILED_VISIT_ACTIONS = ("retry", "close")  # request the visit again / give the step up
 
 
 @dataclass
@@ -234,3 +236,21 @@ class PlanningKickoffInput:
 class CancelSaleResult:
     status: str  # cancelled or returned
     visits_cancelled: int = 0
+
+
+@dataclass
+class FailedVisitDecisionInput:
+    """The dispatcher's decision on a visit that failed (the customer absent too often), taken
+    after phoning the customer: "retry" requests the visit again, "close" gives the step up and
+    lets the sale's lifecycle go on without it."""
+
+    visit_id: int
+    action: str
+    note: str = ""
+    requested_by: str = "dispatcher"
+
+
+@dataclass
+class FailedVisitDecisionResult:
+    visit_id: int
+    action: str

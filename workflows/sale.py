@@ -4,7 +4,9 @@ installation (when the product needs one) -> training sessions in order, on diff
 same trainer preferred -> satisfaction survey by SMS -> maintenance every product interval for the
 contract's length -> ends when contract and warranty are over. Repairs arrive at any time through
 the ``report_fault`` update; ``cancel_sale`` ends every pending visit cleanly. Every visit is a
-child :class:`~workflows.visit.VisitWorkflow`. After each maintenance round (or when Temporal
+child :class:`~workflows.visit.VisitWorkflow`; a visit that fails (the customer absent too often)
+holds its step until the dispatcher decides (``decide_failed_visit``): request it again or close
+the step. After each maintenance round (or when Temporal
 suggests it) the workflow continues as new, carrying a small :class:`SaleCarry`, so a contract of
 many years never grows a large history.
 """
@@ -26,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.sales import SaleActivities
     from activities.types import (
         EndSaleIn,
+        FailedVisitDecisionIn,
         RequestVisitIn,
         SaleOutlineOut,
         SaleRef,
@@ -44,6 +47,8 @@ SURVEY_REMINDER_AFTER = timedelta(days=2)
 SURVEY_GIVE_UP_AFTER = timedelta(days=3)  # after the reminder
 SURVEY_COMMENT_WAIT = timedelta(days=2)
 REPAIR_DUE_DAYS = 3
+# Versioning: histories recorded before failed visits waited for a decision replay without it.
+FAILED_VISIT_PATCH = "failed-visit-decision"
 
 
 @dataclass
@@ -59,6 +64,7 @@ class SaleState:
     survey_score: int | None = None
     faults: int = 0
     run: int = 1
+    failed_visits: dict[str, str] = field(default_factory=dict)  # awaiting a decision: id -> kind
 
 
 @workflow.defn(name=c.SALE_WORKFLOW)
@@ -77,6 +83,9 @@ class SaleLifecycle:
         self.survey_score: int | None = None
         self.survey_comment: str | None = None
         self.visits_started = 0
+        self.failed: dict[int, str] = {}  # failed visits awaiting the dispatcher: id -> kind
+        self.decisions: dict[int, c.FailedVisitDecisionInput] = {}
+        self.deciding: set[int] = set()  # a decision being recorded (a second one is refused)
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -215,10 +224,12 @@ class SaleLifecycle:
         description: str = "",
         key: str | None = None,
     ) -> c.VisitResult:
-        """Run a visit; a visit that needs a follow-up gets one, until it is done (or fails)."""
+        """Run a visit; a visit that needs a follow-up gets one, until it is done. A failed
+        visit waits for the dispatcher: "retry" requests another, "close" ends the step."""
         base = key or f"sale-{self.sale_id}/{kind}-{number}"
         business_key = base
         follow_up = 0
+        retries = 0
         while True:
             result = await self._run_visit(
                 RequestVisitIn(
@@ -237,6 +248,15 @@ class SaleLifecycle:
                     actor=self._actor(),
                 )
             )
+            if result.outcome == "failed" and workflow.patched(FAILED_VISIT_PATCH):
+                decision = await self._decision_on(result.visit_id, kind)
+                if decision.action == "close":
+                    return result
+                retries += 1
+                business_key = f"{base}/retry-{retries}"
+                earliest = self._today()
+                due = None
+                continue
             if result.outcome != "follow_up":
                 return result
             follow_up += 1
@@ -245,6 +265,37 @@ class SaleLifecycle:
             earliest = self._today() + timedelta(days=1)
             due = None
             preferred_staff_id = result.staff_id or preferred_staff_id
+
+    async def _decision_on(self, visit_id: int, kind: str) -> c.FailedVisitDecisionInput:
+        self.failed[visit_id] = kind
+        await workflow.wait_condition(lambda: visit_id in self.decisions)
+        return self.decisions.pop(visit_id)
+
+    @workflow.update(name=c.FAILED_VISIT_UPDATE)
+    async def decide_failed_visit(
+        self, data: c.FailedVisitDecisionInput
+    ) -> c.FailedVisitDecisionResult:
+        self.deciding.add(data.visit_id)
+        await workflow.execute_activity_method(
+            SaleActivities.record_failed_visit_decision,
+            FailedVisitDecisionIn(
+                data.visit_id, data.action, data.note.strip()[:400], data.requested_by
+            ),
+            **options.DB,
+        )
+        self.failed.pop(data.visit_id, None)
+        self.decisions[data.visit_id] = data
+        self.deciding.discard(data.visit_id)
+        return c.FailedVisitDecisionResult(data.visit_id, data.action)
+
+    @decide_failed_visit.validator
+    def validate_failed_visit(self, data: c.FailedVisitDecisionInput) -> None:
+        if data.action not in c.FAILED_VISIT_ACTIONS:
+            raise ValueError("action is 'retry' (request the visit again) or 'close'")
+        if self.cancel is not None or self.status != "active":
+            raise ValueError("the sale has ended")
+        if data.visit_id not in self.failed or data.visit_id in self.deciding:
+            raise ValueError(f"visit {data.visit_id} is not waiting for a decision")
 
     async def _run_visit(self, request: RequestVisitIn) -> c.VisitResult:
         created = await workflow.execute_activity_method(
@@ -443,6 +494,7 @@ class SaleLifecycle:
             survey_score=self.survey_score,
             faults=self.carry.fault_count,
             run=self.carry.runs,
+            failed_visits={str(k): v for k, v in self.failed.items()},
         )
 
     # -- helpers ------------------------------------------------------------------------------

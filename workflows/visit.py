@@ -3,8 +3,10 @@
 requested -> planned (the day's plan is approved: ``planned`` signal) -> awaiting_confirmation
 (SMS sent) -> confirmed / declined -> completed or failed. Declined visits and visits the customer
 was absent for go back into the pool (status declined / requested, unplanned) and wait for the
-next plan. The customer's answer is the ``customer_reply`` update, whose validator refuses what
-makes no sense now (nothing is written to history for a refused answer).
+next plan; after ``max_absences`` absences the visit fails, flagged for a phone call (the sale's
+lifecycle then waits for the dispatcher's decision). The customer's answer is the
+``customer_reply`` update, whose validator refuses what makes no sense now (nothing is written to
+history for a refused answer).
 """
 
 from __future__ import annotations
@@ -297,7 +299,11 @@ class VisitWorkflow:
             else:
                 self.absences += 1
                 if self.absences >= self.input.max_absences:
-                    await self._set_status("failed", note=note or "customer absent")
+                    # the dispatcher phones the customer, then decides on the sale's page
+                    await self._set_status(
+                        "failed", note=note or "customer absent", needs_phone_call=True
+                    )
+                    self.needs_phone_call = True
                 else:
                     await self._set_status("requested", note=note or "customer absent", unplan=True)
             self.outcome = data

@@ -224,3 +224,134 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
             assert visit is not None and visit.status == "completed"
 
     asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """Three absences fail the installation; the sale's page offers the decision, the lifecycle
+    waits for it: "retry" requests a new visit, "close" (through the API) moves on to training."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from tests.web.test_api import token_for
+    from tests.workflows.support import (
+        first_visit,
+        make_company,
+        planned_at,
+        start_sale,
+        until,
+        visit_state,
+    )
+
+    engine = sqlite_engine
+    world = make_world(engine, with_plan=False)
+    ids = make_company(
+        engine,
+        sold_on=PLAN_DAY,
+        trainings=1,
+        interval_days=None,
+        contract_months=0,
+        sku="PRESS-9",
+    )
+    sale_id = ids["sale"]
+
+    async def fail(env: WorkflowEnvironment, visit_id: int) -> None:
+        handle = env.client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        start = datetime.combine(PLAN_DAY + timedelta(days=3), time(9), UTC)
+        for n in range(3):
+            await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"], n + 1))
+
+            async def awaiting() -> bool:
+                state = await visit_state(env.client, visit_id)
+                return state["status"] == "awaiting_confirmation"
+
+            await until(awaiting, timeout=30)
+            await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+            await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
+        assert (await handle.result())["outcome"] == "failed"
+
+        async def sale_waits() -> bool:
+            sale = env.client.get_workflow_handle(c.sale_workflow_id(sale_id))
+            state = await sale.query(c.STATE_QUERY, result_type=dict)
+            return str(visit_id) in state["failed_visits"]
+
+        await until(sale_waits, timeout=30)
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            target = env.client.service_client.config.target_host
+            cfg = with_own_queue(settings)
+            async with running_worker(env.client, cfg, engine):
+                await start_sale(env.client, cfg, sale_id)
+                first = await first_visit(env.client, engine, sale_id, "installation")
+                await fail(env, first)
+
+                app = make_app(cfg, engine, temporal_address=target)
+                client = app.test_client()
+                token = await asyncio.to_thread(login, client, world.users["dispatcher"])
+
+                def page() -> str:
+                    return client.get(f"/sales/{sale_id}").get_data(True)
+
+                def decide(visit_id: int, **data: object) -> list[str]:
+                    r = client.post(
+                        f"/sales/{sale_id}/visits/{visit_id}/decision",
+                        data={"csrf_token": token, **data},
+                    )
+                    return flashes(client.get(r.location).get_data(True))
+
+                html = await asyncio.to_thread(page)
+                assert f'id="decision-{first}"' in html and "call the customer" in html
+                said = await asyncio.to_thread(decide, first, action="later")
+                assert any("request the visit again or to close it" in m for m in said), said
+                said = await asyncio.to_thread(decide, first, action="retry", note="Friday")
+                assert f"Visit #{first} will be requested again." in said, said
+                second = await first_visit(env.client, engine, sale_id, "installation")
+                assert second != first
+                html = await asyncio.to_thread(page)
+                assert f'id="decision-{first}"' not in html
+                said = await asyncio.to_thread(decide, first, action="close")
+                assert said == [f"Visit #{first} was already decided: requested again."], said
+
+                # the second visit fails too; an integration closes the step through the API
+                await fail(env, second)
+                api = app.test_client()
+                raw = token_for(engine, world.users["dispatcher"])
+                api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+                url = f"/api/v1/sales/{sale_id}/visits/{second}/decision"
+                r = await asyncio.to_thread(api.post, url, json={"action": "skip"})
+                assert r.status_code == 422
+                r = await asyncio.to_thread(
+                    api.post, f"/api/v1/sales/{world.sales[0]}/visits/{second}/decision",
+                    json={"action": "close"},
+                )  # fmt: skip
+                assert r.status_code == 404
+                r = await asyncio.to_thread(
+                    api.post, url, json={"action": "close", "note": "no answer"}
+                )
+                assert r.status_code == 202, r.get_json()
+                assert r.get_json() == {"visit_id": second, "action": "close"}
+                await first_visit(env.client, engine, sale_id, "training")
+                again = await asyncio.to_thread(api.post, url, json={"action": "close"})
+                assert again.status_code == 202  # a retried request: the same answer
+                r = await asyncio.to_thread(api.post, url, json={"action": "retry"})
+                assert r.status_code == 409
+                assert r.get_json()["error"] == f"visit {second} was already decided: close"
+                app.extensions["posventa.workflows"].close()
+        with Session(engine) as s:
+            sale = s.get(Sale, sale_id)
+            assert sale is not None and sale.stage == "training"
+            statuses = [
+                (v.kind, v.status, v.needs_phone_call)
+                for v in s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(Visit.id))
+            ]
+        assert statuses == [
+            ("installation", "failed", False),
+            ("installation", "failed", False),
+            ("training", "requested", False),
+        ]
+
+    asyncio.run(scenario())

@@ -2,7 +2,11 @@
 
 Run after a deliberate, compatible change of a workflow (new histories are added, old ones kept):
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories               # every scenario
+    .venv/bin/python -m tests.workflows.record_histories failed_visit  # only the ones named
+
+Recording a scenario again overwrites its files with the current code's history; name only new
+scenarios, so that the old histories keep testing that old runs still replay.
 
 It drives real scenarios on the time-skipping test server with a throwaway SQLite database.
 """
@@ -164,7 +168,45 @@ async def planning_day(env: WorkflowEnvironment, engine: Engine, settings: Setti
     await save_all_runs(env.client, c.planning_workflow_id(day), "planning-day")
 
 
-async def main() -> None:
+async def failed_visit(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
+    """The installation fails (customer absent three times); requested again, then done."""
+    now = await env.get_current_time()
+    ids = make_company(
+        engine, sold_on=now.date(), trainings=0, interval_days=None, contract_months=0, sku="D"
+    )
+    await start_sale(env.client, settings, ids["sale"])
+    visit_id = await first_visit(env.client, engine, ids["sale"])
+    handle = env.client.get_workflow_handle(c.visit_workflow_id(visit_id))
+    start = datetime.combine((now + timedelta(days=3)).date(), time(9), UTC)
+    for n in range(3):
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"], n + 1))
+        await wait_status(env.client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
+    await handle.result()
+    sale = env.client.get_workflow_handle(c.sale_workflow_id(ids["sale"]))
+
+    async def waiting() -> bool:
+        state = await sale.query(c.STATE_QUERY, result_type=dict)
+        return str(visit_id) in state["failed_visits"]
+
+    await until(waiting)
+    await sale.execute_update(
+        c.FAILED_VISIT_UPDATE, c.FailedVisitDecisionInput(visit_id, "retry", note="viernes")
+    )
+    await Driver(env, engine, ids["staff"]).run(ids["sale"])
+    await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-failed-visit")
+
+
+SCENARIOS = {
+    "full_sale": full_sale,
+    "visit_conversation": visit_conversation,
+    "planning_day": planning_day,
+    "failed_visit": failed_visit,
+}
+
+
+async def main(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp())
     url = f"sqlite:///{tmp / 'record.db'}"
@@ -176,12 +218,14 @@ async def main() -> None:
         test_server_existing_path=server
     ) as env:
         async with running_worker(env.client, settings, engine):
-            await full_sale(env, engine, settings)
-            await visit_conversation(env, engine, settings)
-            await planning_day(env, engine, settings)
+            for name in names or list(SCENARIOS):
+                await SCENARIOS[name](env, engine, settings)
     for path in sorted(HISTORIES.glob("*.json")):
         print(path.name)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    unknown = set(sys.argv[1:]) - set(SCENARIOS)
+    if unknown:
+        sys.exit(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
+    asyncio.run(main(sys.argv[1:]))

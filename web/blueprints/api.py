@@ -67,6 +67,12 @@ class CancelIn(BaseModel):
     kind: str = Field(default="cancelled", pattern="^(cancelled|returned)$")
 
 
+class FailedVisitDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    action: str = Field(pattern="^(retry|close)$")
+    note: str = Field(default="", max_length=400)
+
+
 def _error(status: int, message: str, details: list[Any] | None = None):  # type: ignore[no-untyped-def]
     return jsonify({"error": message, "details": details or []}), status
 
@@ -284,6 +290,32 @@ def cancel_sale(sale_id: int):  # type: ignore[no-untyped-def]
     except gateway_errors() as exc:
         return _workflow_failure(exc)
     return jsonify({"sale_id": sale_id, "status": data.kind}), 202
+
+
+@bp.post("/sales/<int:sale_id>/visits/<int:visit_id>/decision")
+def decide_failed_visit(sale_id: int, visit_id: int):  # type: ignore[no-untyped-def]
+    """A visit that failed (customer absent too often): request it again or close its step."""
+    from workflows.contracts import FailedVisitDecisionInput
+
+    _require(*DISPATCH)
+    data = FailedVisitDecisionIn.model_validate(_json_body())
+    with Session(engine()) as s:
+        _sale(s, sale_id)
+        visit = s.get(Visit, visit_id)
+        if visit is None or visit.sale_id != sale_id:
+            raise ApiError(404, f"sale {sale_id} has no visit {visit_id}")
+    try:
+        result = workflows().decide_failed_visit(
+            sale_id,
+            FailedVisitDecisionInput(
+                visit_id=visit_id, action=data.action, note=data.note, requested_by=_user().email
+            ),
+        )
+    except gateway_errors() as exc:
+        return _workflow_failure(exc)
+    if result.action != data.action:  # the update id is the visit's: the first decision
+        return _error(409, f"visit {visit_id} was already decided: {result.action}")
+    return jsonify({"visit_id": result.visit_id, "action": result.action}), 202
 
 
 # -- visits -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Sales pages: list with stages, register (form or CSV), a sale's timeline, cancel, faults."""
+"""Sales pages: list with stages, register (form or CSV), a sale's timeline, cancel, faults,
+decisions on failed visits."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
+DECISIONS = {"retry": "requested again", "close": "closed without a visit"}
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -274,4 +276,42 @@ def fault(sale_id: int):  # type: ignore[no-untyped-def]
               billing=_("billable") if result.billable else _("under warranty")),
             "success",
         )
+    return redirect(url_for("sales.detail", sale_id=sale_id))
+
+
+@bp.post("/<int:sale_id>/visits/<int:visit_id>/decision")
+@role_required(*DISPATCH)
+def failed_visit_decision(sale_id: int, visit_id: int):  # type: ignore[no-untyped-def]
+    """After phoning the customer: request the failed visit again, or close its step."""
+    from workflows.contracts import FAILED_VISIT_ACTIONS, FailedVisitDecisionInput
+
+    action = request.form.get("action", "")
+    note = (request.form.get("note") or "").strip()
+    with Session(engine()) as s:
+        visit = s.get(Visit, visit_id)
+        if visit is None or visit.sale_id != sale_id:
+            abort(404)
+    if action not in FAILED_VISIT_ACTIONS or len(note) > 400:
+        flash(_("Choose to request the visit again or to close it (note up to 400 characters)."),
+              "error")  # fmt: skip
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    try:
+        # the update id is the visit's: a repeated post gets the first decision back
+        result = workflows().decide_failed_visit(
+            sale_id,
+            FailedVisitDecisionInput(
+                visit_id=visit_id, action=action, note=note, requested_by=current_user.email
+            ),
+        )
+    except gateway_errors() as exc:
+        flash(workflow_error_message(exc), "error")
+    else:
+        if result.action != action:
+            flash(_("Visit #%(id)d was already decided: %(decision)s.", id=visit_id,
+                    decision=_(DECISIONS[result.action])), "error")  # fmt: skip
+        elif action == "retry":
+            flash(_("Visit #%(id)d will be requested again.", id=visit_id), "success")
+        else:
+            flash(_("Visit #%(id)d closed without a visit; the lifecycle goes on.", id=visit_id),
+                  "success")  # fmt: skip
     return redirect(url_for("sales.detail", sale_id=sale_id))

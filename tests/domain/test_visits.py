@@ -1,0 +1,59 @@
+"""A failed visit's decision in the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from domain.db import session_scope
+from domain.errors import Conflict
+from domain.models import AuditEntry, VisitKind
+from domain.schemas import VisitIn
+from domain.services import request_visit
+from domain.visits import get_visit, record_failed_decision, set_status
+from tests.workflows.support import make_company
+
+
+def _visit(engine: Engine) -> int:
+    ids = make_company(engine, sold_on=date(2026, 12, 1))
+    with session_scope(engine) as s:
+        visit = request_visit(
+            s,
+            VisitIn(
+                sale_id=ids["sale"],
+                kind=VisitKind.INSTALLATION,
+                business_key="sale-1/installation-1",
+                duration_minutes=60,
+                earliest_date=date(2026, 12, 2),
+            ),
+        )
+        s.flush()
+        assert visit.id is not None
+        return visit.id
+
+
+def _decisions(engine: Engine) -> list[dict]:  # type: ignore[type-arg]
+    with session_scope(engine) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.failed_decision"))
+        return [r.details for r in rows]
+
+
+def test_a_decision_clears_the_phone_call_once_and_keeps_the_visit_failed(
+    engine: Engine,
+) -> None:
+    visit_id = _visit(engine)
+    with session_scope(engine) as s, pytest.raises(Conflict, match="not failed"):
+        record_failed_decision(s, visit_id, "retry", "ana@posventa")
+    with session_scope(engine) as s:
+        set_status(s, visit_id, "failed", "workflow", note="absent", needs_phone_call=True)
+    for _ in range(2):  # a retried activity changes nothing the second time
+        with session_scope(engine) as s:
+            record_failed_decision(s, visit_id, "retry", "ana@posventa", note="Friday " * 80)
+    with session_scope(engine) as s:
+        visit = get_visit(s, visit_id)
+        assert (visit.status, visit.needs_phone_call) == ("failed", False)
+    [details] = _decisions(engine)
+    assert details["decision"] == "retry" and len(details["note"]) == 400

@@ -1,0 +1,196 @@
+"""A visit the customer was absent for three times fails; the sale's lifecycle then waits for the
+dispatcher's decision (request it again, or close the step) instead of going on as if it had
+happened. Time-skipping server, real database (SQLite and PostgreSQL), real SMS outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.db import session_scope
+from domain.models import AuditEntry, Sale
+from posventa.config import Settings
+from tests.workflows.support import (
+    first_visit,
+    make_company,
+    open_visits,
+    planned_at,
+    query_state,
+    running_worker,
+    start_sale,
+    until,
+    visit_row,
+    wait_status,
+)
+from workflows import contracts as c
+
+
+async def _absent_until_failed(
+    env: WorkflowEnvironment, visit_id: int, staff_id: int, plan_id: int
+) -> int:
+    """Plan the visit, have the customer confirm it and be absent, three times over."""
+    client = env.client
+    handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+    for _ in range(3):
+        now = await env.get_current_time()
+        start = datetime.combine((now + timedelta(days=2)).date(), time(9), UTC)
+        plan_id += 1
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, staff_id, plan_id))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
+    assert (await handle.result())["outcome"] == "failed"
+    return plan_id
+
+
+async def _decide(
+    client: Client, sale_id: int, visit_id: int, action: str, note: str = ""
+) -> c.FailedVisitDecisionResult:
+    return await client.get_workflow_handle(c.sale_workflow_id(sale_id)).execute_update(
+        c.FAILED_VISIT_UPDATE,
+        c.FailedVisitDecisionInput(visit_id, action, note=note, requested_by="ana@posventa"),
+        result_type=c.FailedVisitDecisionResult,
+    )
+
+
+async def _failed_visits(client: Client, sale_id: int) -> dict[str, str]:
+    state = await query_state(client.get_workflow_handle(c.sale_workflow_id(sale_id)))
+    return state["failed_visits"]
+
+
+async def _waiting_for(client: Client, sale_id: int, visit_id: int) -> dict[str, str]:
+    """The sale's failed visits once ``visit_id`` is among them (the parent learns of its
+    child's end a moment after the child ends)."""
+
+    async def waiting() -> dict[str, str] | None:
+        failed = await _failed_visits(client, sale_id)
+        return failed if str(visit_id) in failed else None
+
+    return await until(waiting)
+
+
+def _decisions(engine: Engine) -> list[tuple[int | None, str, dict]]:
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "visit.failed_decision")
+            .order_by(AuditEntry.id)  # type: ignore[arg-type]
+        )
+        return [(r.entity_id, r.actor, r.details) for r in rows]
+
+
+def test_failed_installation_waits_for_the_dispatcher_then_retries_then_closes(
+    engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path
+        ) as env:
+            client = env.client
+            now = await env.get_current_time()
+            ids = make_company(
+                engine, sold_on=now.date(), trainings=1, interval_days=None, contract_months=0
+            )
+            sale_id = ids["sale"]
+            async with running_worker(client, wf_settings, engine):
+                await start_sale(client, wf_settings, sale_id)
+                first = await first_visit(client, engine, sale_id, "installation")
+                plan_id = await _absent_until_failed(env, first, ids["staff"], 0)
+
+                row = visit_row(engine, first)
+                assert (row.status, row.needs_phone_call) == ("failed", True)
+                assert await _waiting_for(client, sale_id, first) == {str(first): "installation"}
+                # days go by: nothing happens without a decision (no training, no new visit)
+                await env.sleep(timedelta(days=5))
+                assert open_visits(engine, sale_id) == []
+                with session_scope(engine) as s:
+                    assert s.get(Sale, sale_id).stage == "installation"  # type: ignore[union-attr]
+
+                for bad in ((first, "postpone"), (first + 1000, "retry")):
+                    with pytest.raises(WorkflowUpdateFailedError):
+                        await _decide(client, sale_id, *bad)
+                assert _decisions(engine) == []
+
+                done = await _decide(client, sale_id, first, "retry", "she will be in on Friday")
+                assert (done.visit_id, done.action) == (first, "retry")
+                second = await first_visit(client, engine, sale_id, "installation")
+                assert second != first
+                assert visit_row(engine, second).business_key == (
+                    f"sale-{sale_id}/installation-1/retry-1"
+                )
+                assert visit_row(engine, first).needs_phone_call is False
+                assert _decisions(engine) == [
+                    (
+                        first,
+                        "ana@posventa",
+                        {"decision": "retry", "note": "she will be in on Friday"},
+                    )
+                ]
+                with pytest.raises(WorkflowUpdateFailedError):  # decided already
+                    await _decide(client, sale_id, first, "close")
+
+                await _absent_until_failed(env, second, ids["staff"], plan_id)
+                assert await _waiting_for(client, sale_id, second) == {
+                    str(second): "installation"
+                }
+                await _decide(client, sale_id, second, "close", "customer unreachable")
+                training = await first_visit(client, engine, sale_id, "training")
+                assert await _failed_visits(client, sale_id) == {}
+                with session_scope(engine) as s:
+                    assert s.get(Sale, sale_id).stage == "training"  # type: ignore[union-attr]
+                assert [v.id for v in open_visits(engine, sale_id)] == [training]
+                assert [d[2]["decision"] for d in _decisions(engine)] == ["retry", "close"]
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_repair_waits_and_a_cancellation_still_ends_the_sale(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    engine = sqlite_engine
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path
+        ) as env:
+            client = env.client
+            now = await env.get_current_time()
+            ids = make_company(
+                engine,
+                sold_on=now.date(),
+                installation=False,
+                trainings=0,
+                interval_days=None,
+                contract_months=0,
+            )
+            sale_id = ids["sale"]
+            async with running_worker(client, wf_settings, engine):
+                sale = await start_sale(client, wf_settings, sale_id)
+                fault = await sale.execute_update(
+                    c.REPORT_FAULT_UPDATE,
+                    c.ReportFaultInput(description="no arranca"),
+                    result_type=c.ReportFaultResult,
+                )
+                assert await first_visit(client, engine, sale_id, "repair") == fault.visit_id
+                await _absent_until_failed(env, fault.visit_id, ids["staff"], 0)
+                assert await _waiting_for(client, sale_id, fault.visit_id) == {
+                    str(fault.visit_id): "repair"
+                }
+
+                cancelled = await sale.execute_update(
+                    c.CANCEL_SALE_UPDATE,
+                    c.CancelSaleInput(reason="devuelto", kind="returned"),
+                    result_type=c.CancelSaleResult,
+                )
+                assert cancelled.status == "returned"
+                assert (await sale.result()).status == "returned"
+        row = visit_row(engine, fault.visit_id)
+        assert row.status == "failed"  # a final status stays as it was
+
+    asyncio.run(scenario())
