@@ -6,9 +6,8 @@ contract's length -> ends when contract and warranty are over. Repairs arrive at
 the ``report_fault`` update; ``cancel_sale`` ends every pending visit cleanly. Every visit is a
 child :class:`~workflows.visit.VisitWorkflow`; a visit that fails (the customer absent too often)
 holds its step until the dispatcher decides (``decide_failed_visit``): request it again or close
-the step. After each maintenance round (or when Temporal
-suggests it) the workflow continues as new, carrying a small :class:`SaleCarry`, so a contract of
-many years never grows a large history.
+the step. After each maintenance round (or when Temporal suggests it) the workflow continues as
+new, carrying a small :class:`SaleCarry`, so a contract of many years never grows a large history.
 """
 
 from __future__ import annotations
