@@ -305,6 +305,10 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
 
                 html = await asyncio.to_thread(page)
                 assert f'id="decision-{first}"' in html and "call the customer" in html
+                calls = await asyncio.to_thread(
+                    lambda: client.get("/visits/?call=1").get_data(True)
+                )
+                assert f'href="/sales/{sale_id}#decision-{first}"' in calls
                 said = await asyncio.to_thread(decide, first, action="later")
                 assert any("request the visit again or to close it" in m for m in said), said
                 said = await asyncio.to_thread(decide, first, action="retry", note="Friday")
