@@ -232,17 +232,8 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
 ) -> None:
     """Three absences fail the installation; the sale's page offers the decision, the lifecycle
     waits for it: "retry" requests a new visit, "close" (through the API) moves on to training."""
-    from datetime import UTC, datetime, time, timedelta
-
     from tests.web.test_api import token_for
-    from tests.workflows.support import (
-        first_visit,
-        make_company,
-        planned_at,
-        start_sale,
-        until,
-        visit_state,
-    )
+    from tests.workflows.support import absent_until_failed, first_visit, make_company, start_sale
 
     engine = sqlite_engine
     world = make_world(engine, with_plan=False)
@@ -256,28 +247,6 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
     )
     sale_id = ids["sale"]
 
-    async def fail(env: WorkflowEnvironment, visit_id: int) -> None:
-        handle = env.client.get_workflow_handle(c.visit_workflow_id(visit_id))
-        start = datetime.combine(PLAN_DAY + timedelta(days=3), time(9), UTC)
-        for n in range(3):
-            await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"], n + 1))
-
-            async def awaiting() -> bool:
-                state = await visit_state(env.client, visit_id)
-                return state["status"] == "awaiting_confirmation"
-
-            await until(awaiting, timeout=30)
-            await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
-            await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
-        assert (await handle.result())["outcome"] == "failed"
-
-        async def sale_waits() -> bool:
-            sale = env.client.get_workflow_handle(c.sale_workflow_id(sale_id))
-            state = await sale.query(c.STATE_QUERY, result_type=dict)
-            return str(visit_id) in state["failed_visits"]
-
-        await until(sale_waits, timeout=30)
-
     async def scenario() -> None:
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=venv_binary("temporal"), ui=False
@@ -287,7 +256,7 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
             async with running_worker(env.client, cfg, engine):
                 await start_sale(env.client, cfg, sale_id)
                 first = await first_visit(env.client, engine, sale_id, "installation")
-                await fail(env, first)
+                await absent_until_failed(env, sale_id, first, ids["staff"])
 
                 app = make_app(cfg, engine, temporal_address=target)
                 client = app.test_client()
@@ -321,7 +290,7 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
                 assert said == [f"Visit #{first} was already decided: requested again."], said
 
                 # the second visit fails too; an integration closes the step through the API
-                await fail(env, second)
+                await absent_until_failed(env, sale_id, second, ids["staff"], 3)
                 api = app.test_client()
                 raw = token_for(engine, world.users["dispatcher"])
                 api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"

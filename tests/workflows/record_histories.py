@@ -29,6 +29,7 @@ from domain.migrate import upgrade
 from posventa.config import Settings
 from tests.workflows.support import (
     Driver,
+    absent_until_failed,
     first_visit,
     make_company,
     planned_at,
@@ -176,21 +177,8 @@ async def failed_visit(env: WorkflowEnvironment, engine: Engine, settings: Setti
     )
     await start_sale(env.client, settings, ids["sale"])
     visit_id = await first_visit(env.client, engine, ids["sale"])
-    handle = env.client.get_workflow_handle(c.visit_workflow_id(visit_id))
-    start = datetime.combine((now + timedelta(days=3)).date(), time(9), UTC)
-    for n in range(3):
-        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"], n + 1))
-        await wait_status(env.client, visit_id, "awaiting_confirmation")
-        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
-        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
-    await handle.result()
+    await absent_until_failed(env, ids["sale"], visit_id, ids["staff"])
     sale = env.client.get_workflow_handle(c.sale_workflow_id(ids["sale"]))
-
-    async def waiting() -> bool:
-        state = await sale.query(c.STATE_QUERY, result_type=dict)
-        return str(visit_id) in state["failed_visits"]
-
-    await until(waiting)
     await sale.execute_update(
         c.FAILED_VISIT_UPDATE, c.FailedVisitDecisionInput(visit_id, "retry", note="viernes")
     )

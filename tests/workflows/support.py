@@ -342,3 +342,30 @@ def visit_row(engine: Engine, visit_id: int) -> Visit:
         visit = s.get(Visit, visit_id)
         assert visit is not None
         return visit
+
+
+async def absent_until_failed(
+    env: WorkflowEnvironment, sale_id: int, visit_id: int, staff_id: int, plan_id: int = 0
+) -> int:
+    """Plan the visit two days ahead, have the customer confirm it and be absent, three times
+    over: the visit fails. Returns (with the last plan id used) once the sale's lifecycle waits
+    for the dispatcher's decision on it."""
+    client = env.client
+    handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+    for _ in range(3):
+        now = await env.get_current_time()
+        start = datetime.combine((now + timedelta(days=2)).date(), time(9), UTC)
+        plan_id += 1
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, staff_id, plan_id))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
+    assert (await handle.result())["outcome"] == "failed"
+    sale = client.get_workflow_handle(c.sale_workflow_id(sale_id))
+
+    async def sale_waits() -> bool:
+        # the parent learns of its child's end a moment after the child ends
+        return str(visit_id) in (await query_state(sale))["failed_visits"]
+
+    await until(sale_waits, timeout=30)
+    return plan_id

@@ -5,7 +5,7 @@ happened. Time-skipping server, real database (SQLite and PostgreSQL), real SMS 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,36 +17,16 @@ from domain.db import session_scope
 from domain.models import AuditEntry, Sale
 from posventa.config import Settings
 from tests.workflows.support import (
+    absent_until_failed,
     first_visit,
     make_company,
     open_visits,
-    planned_at,
     query_state,
     running_worker,
     start_sale,
-    until,
     visit_row,
-    wait_status,
 )
 from workflows import contracts as c
-
-
-async def _absent_until_failed(
-    env: WorkflowEnvironment, visit_id: int, staff_id: int, plan_id: int
-) -> int:
-    """Plan the visit, have the customer confirm it and be absent, three times over."""
-    client = env.client
-    handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
-    for _ in range(3):
-        now = await env.get_current_time()
-        start = datetime.combine((now + timedelta(days=2)).date(), time(9), UTC)
-        plan_id += 1
-        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, staff_id, plan_id))
-        await wait_status(client, visit_id, "awaiting_confirmation")
-        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
-        await handle.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("absent"))
-    assert (await handle.result())["outcome"] == "failed"
-    return plan_id
 
 
 async def _decide(
@@ -62,17 +42,6 @@ async def _decide(
 async def _failed_visits(client: Client, sale_id: int) -> dict[str, str]:
     state = await query_state(client.get_workflow_handle(c.sale_workflow_id(sale_id)))
     return state["failed_visits"]
-
-
-async def _waiting_for(client: Client, sale_id: int, visit_id: int) -> dict[str, str]:
-    """The sale's failed visits once ``visit_id`` is among them (the parent learns of its
-    child's end a moment after the child ends)."""
-
-    async def waiting() -> dict[str, str] | None:
-        failed = await _failed_visits(client, sale_id)
-        return failed if str(visit_id) in failed else None
-
-    return await until(waiting)
 
 
 def _decisions(engine: Engine) -> list[tuple[int | None, str, dict]]:
@@ -101,11 +70,11 @@ def test_failed_installation_waits_for_the_dispatcher_then_retries_then_closes(
             async with running_worker(client, wf_settings, engine):
                 await start_sale(client, wf_settings, sale_id)
                 first = await first_visit(client, engine, sale_id, "installation")
-                plan_id = await _absent_until_failed(env, first, ids["staff"], 0)
+                plan_id = await absent_until_failed(env, sale_id, first, ids["staff"])
 
                 row = visit_row(engine, first)
                 assert (row.status, row.needs_phone_call) == ("failed", True)
-                assert await _waiting_for(client, sale_id, first) == {str(first): "installation"}
+                assert await _failed_visits(client, sale_id) == {str(first): "installation"}
                 # days go by: nothing happens without a decision (no training, no new visit)
                 await env.sleep(timedelta(days=5))
                 assert open_visits(engine, sale_id) == []
@@ -135,8 +104,8 @@ def test_failed_installation_waits_for_the_dispatcher_then_retries_then_closes(
                 with pytest.raises(WorkflowUpdateFailedError):  # decided already
                     await _decide(client, sale_id, first, "close")
 
-                await _absent_until_failed(env, second, ids["staff"], plan_id)
-                assert await _waiting_for(client, sale_id, second) == {
+                await absent_until_failed(env, sale_id, second, ids["staff"], plan_id)
+                assert await _failed_visits(client, sale_id) == {
                     str(second): "installation"
                 }
                 await _decide(client, sale_id, second, "close", "customer unreachable")
@@ -178,8 +147,8 @@ def test_a_failed_repair_waits_and_a_cancellation_still_ends_the_sale(
                     result_type=c.ReportFaultResult,
                 )
                 assert await first_visit(client, engine, sale_id, "repair") == fault.visit_id
-                await _absent_until_failed(env, fault.visit_id, ids["staff"], 0)
-                assert await _waiting_for(client, sale_id, fault.visit_id) == {
+                await absent_until_failed(env, sale_id, fault.visit_id, ids["staff"])
+                assert await _failed_visits(client, sale_id) == {
                     str(fault.visit_id): "repair"
                 }
 
