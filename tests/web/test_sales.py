@@ -11,7 +11,8 @@ from sqlmodel import Session, func, select
 
 from domain.csv_import import CsvImportError, parse_sales_csv
 from domain.db import session_scope
-from domain.models import Customer, Sale, SurveyAnswer
+from domain.models import Customer, Sale, SurveyAnswer, Visit
+from domain.visits import set_status
 from tests.web.factories import World
 
 HEADER = "customer_name,phone,product_sku,sold_on,latitude,longitude,external_ref\n"
@@ -144,6 +145,28 @@ def test_sales_list_filters_by_stage_and_sale_timeline(
     assert "training" in timeline and "planned" in timeline and "Bea Formadora" in timeline
     assert "<b>4/5</b>" in page and "Muy bien" in page
     assert client.get("/sales/999").status_code == 404
+
+
+def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filtered(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, _ = client_for("dispatcher")
+    assert 'id="decisions"' not in client.get("/sales/").get_data(as_text=True)
+    with session_scope(sqlite_engine) as s:
+        first = s.exec(select(Visit).where(Visit.sale_id == world.sales[0])).first()
+        assert first is not None and first.id is not None
+        set_status(s, first.id, "failed", "workflow:visit", needs_phone_call=True)
+    listing = client.get("/sales/").get_data(as_text=True)
+    assert "1 sales wait for your decision on a failed visit." in listing
+    waiting = client.get("/sales/?decision=1").get_data(as_text=True)
+    rows = re.findall(r'href="/sales/(\d+)"', waiting)
+    assert rows == [str(world.sales[0])] and 'id="decisions"' not in waiting
+    with session_scope(sqlite_engine) as s:  # an ended sale waits for nothing
+        sale = s.get(Sale, world.sales[0])
+        assert sale is not None
+        sale.status = "cancelled"
+    assert 'id="decisions"' not in client.get("/sales/").get_data(as_text=True)
+    assert re.findall(r'href="/sales/(\d+)"', client.get("/sales/?decision=1").get_data(True)) == []
 
 
 def test_cancel_and_fault_need_temporal_and_say_so(client_for, world: World) -> None:

@@ -18,9 +18,11 @@ from domain.models import (
     Product,
     Sale,
     SaleStage,
+    SaleStatus,
     Staff,
     SurveyAnswer,
     Visit,
+    VisitStatus,
 )
 from domain.schemas import CustomerIn, validation_messages
 from web.auth import current_user, role_required
@@ -46,10 +48,24 @@ def _errors(exc: ValidationError) -> list[str]:
     return validation_messages(exc, whole=_("form"))
 
 
+def _awaiting_decision():  # type: ignore[no-untyped-def]
+    """Ids of active sales with a failed visit waiting for the dispatcher's decision."""
+    return (
+        select(Visit.sale_id)
+        .join(Sale, col(Sale.id) == col(Visit.sale_id))
+        .where(
+            Visit.status == VisitStatus.FAILED.value,
+            col(Visit.needs_phone_call).is_(True),
+            Sale.status == SaleStatus.ACTIVE.value,
+        )
+    )
+
+
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
     stage = request.args.get("stage") or None
+    deciding = request.args.get("decision") == "1"
     q = (request.args.get("q") or "").strip()
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
     with Session(engine()) as s:
@@ -64,6 +80,10 @@ def index():  # type: ignore[no-untyped-def]
         if stage in {st.value for st in SaleStage}:
             query = query.where(Sale.stage == stage)
             count = count.where(Sale.stage == stage)
+        if deciding:
+            waiting = col(Sale.id).in_(_awaiting_decision())
+            query = query.where(waiting)
+            count = count.where(waiting)
         if q:
             like = f"%{q}%"
             cond = col(Customer.name).ilike(like) | col(Sale.external_ref).ilike(like)
@@ -74,9 +94,16 @@ def index():  # type: ignore[no-untyped-def]
             s.exec(query.order_by(col(Sale.id).desc()).limit(PAGE).offset((page - 1) * PAGE))
         )
         pending = len(pending_sale_ids(s))
+        decisions = s.exec(
+            select(func.count(func.distinct(col(Visit.sale_id)))).where(
+                col(Visit.sale_id).in_(_awaiting_decision())
+            )
+        ).one()
     return render_template(
         "sales/index.html",
         pending=pending,
+        decisions=decisions,
+        deciding=deciding,
         rows=rows,
         stage=stage,
         q=q,
