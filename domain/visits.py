@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from domain import audit
 from domain.errors import Conflict, NotFound
 from domain.models import (
+    Sale,
+    SaleStatus,
     Staff,
     StaffAbsence,
     StaffBusy,
@@ -273,3 +275,25 @@ def _slot_on(
         if gap is not None:
             return Slot(staff_id=member.id or 0, start=_round_up(gap))
     return None
+
+
+def sales_awaiting_decision():  # type: ignore[no-untyped-def]
+    """A query of the ids of active sales with a failed visit waiting for the dispatcher's
+    decision (``record_failed_decision`` takes it)."""
+    return (
+        select(Visit.sale_id)
+        .join(Sale, col(Sale.id) == col(Visit.sale_id))
+        .where(
+            Visit.status == VisitStatus.FAILED.value,
+            col(Visit.needs_phone_call).is_(True),
+            Sale.status == SaleStatus.ACTIVE.value,
+        )
+    )
+
+
+def count_sales_awaiting_decision(session: Session) -> int:
+    return session.exec(
+        select(func.count(func.distinct(col(Visit.sale_id)))).where(
+            col(Visit.sale_id).in_(sales_awaiting_decision())
+        )
+    ).one()

@@ -13,7 +13,12 @@ from domain.errors import Conflict
 from domain.models import AuditEntry, VisitKind
 from domain.schemas import VisitIn
 from domain.services import request_visit
-from domain.visits import get_visit, record_failed_decision, set_status
+from domain.visits import (
+    count_sales_awaiting_decision,
+    get_visit,
+    record_failed_decision,
+    set_status,
+)
 from tests.workflows.support import make_company
 
 
@@ -49,11 +54,14 @@ def test_a_decision_clears_the_phone_call_once_and_keeps_the_visit_failed(
         record_failed_decision(s, visit_id, "retry", "ana@posventa")
     with session_scope(engine) as s:
         set_status(s, visit_id, "failed", "workflow", note="absent", needs_phone_call=True)
+    with session_scope(engine) as s:
+        assert count_sales_awaiting_decision(s) == 1
     for _ in range(2):  # a retried activity changes nothing the second time
         with session_scope(engine) as s:
             record_failed_decision(s, visit_id, "retry", "ana@posventa", note="Friday " * 80)
     with session_scope(engine) as s:
         visit = get_visit(s, visit_id)
         assert (visit.status, visit.needs_phone_call) == ("failed", False)
+        assert count_sales_awaiting_decision(s) == 0
     [details] = _decisions(engine)
     assert details["decision"] == "retry" and len(details["note"]) == 400

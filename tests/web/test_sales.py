@@ -13,7 +13,7 @@ from domain.csv_import import CsvImportError, parse_sales_csv
 from domain.db import session_scope
 from domain.models import Customer, Sale, SurveyAnswer, Visit
 from domain.visits import set_status
-from tests.web.factories import World
+from tests.web.factories import PLAN_DAY, World
 
 HEADER = "customer_name,phone,product_sku,sold_on,latitude,longitude,external_ref\n"
 GOOD = HEADER + (
@@ -158,6 +158,8 @@ def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filter
         set_status(s, first.id, "failed", "workflow:visit", needs_phone_call=True)
     listing = client.get("/sales/").get_data(as_text=True)
     assert "1 sales wait for your decision on a failed visit." in listing
+    board = client.get(f"/board/{PLAN_DAY.isoformat()}").get_data(as_text=True)
+    assert 'id="decisions"' in board and 'href="/sales/?decision=1"' in board
     waiting = client.get("/sales/?decision=1").get_data(as_text=True)
     rows = re.findall(r'href="/sales/(\d+)"', waiting)
     assert rows == [str(world.sales[0])] and 'id="decisions"' not in waiting

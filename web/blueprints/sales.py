@@ -18,13 +18,12 @@ from domain.models import (
     Product,
     Sale,
     SaleStage,
-    SaleStatus,
     Staff,
     SurveyAnswer,
     Visit,
-    VisitStatus,
 )
 from domain.schemas import CustomerIn, validation_messages
+from domain.visits import count_sales_awaiting_decision, sales_awaiting_decision
 from web.auth import current_user, role_required
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import gateway_errors, workflow_error_message
@@ -48,19 +47,6 @@ def _errors(exc: ValidationError) -> list[str]:
     return validation_messages(exc, whole=_("form"))
 
 
-def _awaiting_decision():  # type: ignore[no-untyped-def]
-    """Ids of active sales with a failed visit waiting for the dispatcher's decision."""
-    return (
-        select(Visit.sale_id)
-        .join(Sale, col(Sale.id) == col(Visit.sale_id))
-        .where(
-            Visit.status == VisitStatus.FAILED.value,
-            col(Visit.needs_phone_call).is_(True),
-            Sale.status == SaleStatus.ACTIVE.value,
-        )
-    )
-
-
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
@@ -81,7 +67,7 @@ def index():  # type: ignore[no-untyped-def]
             query = query.where(Sale.stage == stage)
             count = count.where(Sale.stage == stage)
         if deciding:
-            waiting = col(Sale.id).in_(_awaiting_decision())
+            waiting = col(Sale.id).in_(sales_awaiting_decision())
             query = query.where(waiting)
             count = count.where(waiting)
         if q:
@@ -94,11 +80,7 @@ def index():  # type: ignore[no-untyped-def]
             s.exec(query.order_by(col(Sale.id).desc()).limit(PAGE).offset((page - 1) * PAGE))
         )
         pending = len(pending_sale_ids(s))
-        decisions = s.exec(
-            select(func.count(func.distinct(col(Visit.sale_id)))).where(
-                col(Visit.sale_id).in_(_awaiting_decision())
-            )
-        ).one()
+        decisions = count_sales_awaiting_decision(s)
     return render_template(
         "sales/index.html",
         pending=pending,
