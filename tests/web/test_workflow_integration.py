@@ -328,3 +328,55 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
         ]
 
     asyncio.run(scenario())
+
+
+def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    from tests.web.factories import at
+    from tests.workflows.support import planned_at, until, visit_state
+
+    engine = sqlite_engine
+    world = make_world(engine)
+    visit_id, sale_id = world.visits[0], world.sales[0]
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=venv_binary("temporal"), ui=False
+        ) as env:
+            target = env.client.service_client.config.target_host
+            cfg = with_own_queue(settings)
+            async with running_worker(env.client, cfg, engine):
+                handle = await env.client.start_workflow(
+                    c.VISIT_WORKFLOW,
+                    c.VisitWorkflowInput(visit_id=visit_id, sale_id=sale_id, max_absences=1),
+                    id=c.visit_workflow_id(visit_id),
+                    task_queue=cfg.temporal_task_queue,
+                )
+                await handle.signal(
+                    c.VISIT_PLANNED_SIGNAL, planned_at(at(PLAN_DAY, 9), world.staff["ana"])
+                )
+
+                async def awaiting() -> bool:
+                    state = await visit_state(env.client, visit_id)
+                    return state["status"] == "awaiting_confirmation"
+
+                await until(awaiting, timeout=30)
+                app = make_app(cfg, engine, temporal_address=target)
+                ana = app.test_client()
+                csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+                r = await asyncio.to_thread(
+                    ana.post, f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": csrf, "outcome": "absent", "note": "Nobody home"},
+                )  # fmt: skip
+                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+                assert (
+                    f"Visit #{visit_id} reported. The customer was absent too often: the office "
+                    "will call them." in flashes(page)
+                ), flashes(page)
+                app.extensions["posventa.workflows"].close()
+        with Session(engine) as s:
+            visit = s.get(Visit, visit_id)
+            assert visit is not None and (visit.status, visit.needs_phone_call) == ("failed", True)
+
+    asyncio.run(scenario())

@@ -112,13 +112,17 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
         flash(_("Add a note saying what happened."), "error")
     else:
         try:
-            workflows().report_outcome(
+            result = workflows().report_outcome(
                 visit_id,
                 VisitOutcomeInput(outcome=result_kind, note=note, reported_by=current_user.email),
             )
         except gateway_errors() as exc:
             flash(workflow_error_message(exc), "error")
         else:
-            flash(_("Visit #%(id)d reported.", id=visit_id), "success")
+            if result.status == VisitStatus.FAILED:
+                flash(_("Visit #%(id)d reported. The customer was absent too often: the office "
+                        "will call them.", id=visit_id), "success")  # fmt: skip
+            else:
+                flash(_("Visit #%(id)d reported.", id=visit_id), "success")
     args = {"staff": staff_id} if current_user.is_dispatcher else {}
     return redirect(url_for("mobile.today", **args))
