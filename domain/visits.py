@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from domain import audit
 from domain.errors import Conflict, NotFound
 from domain.models import (
+    OPEN_VISIT_STATUSES,
     Sale,
     SaleStatus,
     Staff,
@@ -82,6 +83,18 @@ def set_status(
             needs_phone_call=visit.needs_phone_call,
         )
     return visit
+
+
+def flag_phone_call(session: Session, visit_id: int, actor: str, reason: str) -> bool:
+    """Ask the dispatcher to phone the customer about an open visit (audited with the reason);
+    False when the visit is closed, unknown or flagged already."""
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.needs_phone_call or visit.status not in OPEN_VISIT_STATUSES:
+        return False
+    visit.needs_phone_call = True
+    session.add(visit)
+    audit.record(session, actor, "visit.needs_phone_call", "visit", visit_id, reason=reason)
+    return True
 
 
 def record_failed_decision(

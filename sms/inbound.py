@@ -23,11 +23,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from domain import audit
 from domain.db import session_scope
-from domain.models import Customer, SmsDirection, SmsMessage, Visit
+from domain.models import Customer, SmsDirection, SmsMessage
 from domain.schemas import normalize_phone
 from domain.types import utcnow
+from domain.visits import flag_phone_call
 from posventa.config import Settings
 from sms import templates as t
 from sms.errors import SmsError
@@ -383,12 +383,7 @@ class InboundPipeline:
 
     def _flag_phone_call(self, visit_id: int, reason: str) -> None:
         with session_scope(self.engine) as session:
-            visit = session.get(Visit, visit_id)
-            if visit is not None and not visit.needs_phone_call:
-                visit.needs_phone_call = True
-                audit.record(
-                    session, "sms", "visit.needs_phone_call", "visit", visit_id, reason=reason
-                )
+            flag_phone_call(session, visit_id, "sms", reason)
 
 
 class _Replier:

@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
 from domain.db import session_scope
-from domain.models import Customer, SmsMessage
+from domain.models import AuditEntry, Customer, SmsMessage, Visit
 from domain.users import UserIn, create_user
 from tests.sms.conftest import RecordingWorkflows, make_company, messages
 from tests.web.conftest import login, make_app
@@ -201,6 +201,46 @@ def test_status_callback_error_code_is_kept_and_21610_opts_out(app, engine):
     with Session(engine) as s:
         assert s.get(Customer, row.customer_id).sms_opt_out is True
     assert status_update(app.test_client(), "delivered", sid="SMunknown").status_code == 204
+
+
+def test_an_undelivered_visit_message_flags_the_visit_for_a_phone_call(app, engine):
+    company = make_company(engine)
+
+    def visit_message(sid: str, template: str) -> None:
+        with session_scope(engine) as s:
+            s.add(
+                SmsMessage(
+                    direction="outbound", customer_id=company.customer_id,
+                    visit_id=company.visit_id, template=template, to_number=company.phone,
+                    from_number="+15005550006", body="hola", status="sent", provider_sid=sid,
+                )
+            )  # fmt: skip
+
+    def flagged() -> tuple[bool, list[str]]:
+        with Session(engine) as s:
+            visit = s.get(Visit, company.visit_id)
+            reasons = s.exec(
+                select(AuditEntry).where(AuditEntry.action == "visit.needs_phone_call")
+            ).all()
+            return visit.needs_phone_call, [a.details["reason"] for a in reasons]
+
+    client = app.test_client()
+    visit_message("SM" + "a" * 32, "visit_confirmation")
+    status_update(client, "delivered", sid="SM" + "a" * 32)
+    assert flagged() == (False, [])
+    visit_message("SM" + "b" * 32, "visit_day_before_reminder")
+    status_update(client, "undelivered", sid="SM" + "b" * 32, ErrorCode="30003")
+    assert flagged() == (True, ["SMS visit_day_before_reminder undelivered (error 30003)"])
+    visit_message("SM" + "c" * 32, "visit_no_answer_reminder")
+    status_update(client, "failed", sid="SM" + "c" * 32)
+    assert len(flagged()[1]) == 1  # flagged once
+    with session_scope(engine) as s:  # a closed visit is nobody's call any more
+        visit = s.get(Visit, company.visit_id)
+        visit.status, visit.needs_phone_call = "completed", False
+        s.add(visit)
+    visit_message("SM" + "d" * 32, "survey_request")
+    status_update(client, "failed", sid="SM" + "d" * 32)
+    assert flagged()[0] is False
 
 
 def dispatcher(app, engine, role="dispatcher"):

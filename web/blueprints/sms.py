@@ -34,6 +34,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from domain.db import session_scope
 from domain.models import Customer, SmsMessage
+from domain.visits import flag_phone_call
 from sms.gateway import gateway_from_settings
 from sms.inbound import HandOff, InboundPipeline, InboundSms, ReplyHandler
 from sms.messenger import Messenger
@@ -244,6 +245,12 @@ def status() -> Response:
                 if error_code and new in ("failed", "undelivered"):
                     row.error_code = error_code[:20]
                 session.add(row)
+                if new in ("failed", "undelivered") and row.visit_id is not None:
+                    # the customer did not get what we told them about their visit: phone them
+                    flag_phone_call(
+                        session, row.visit_id, "sms",
+                        f"SMS {row.template or row.id} {new} (error {error_code or 'none'})",
+                    )  # fmt: skip
                 if error_code == str(OPTED_OUT):
                     opt_out(session, row.to_number, source=f"status callback {sid}")
     return Response(status=204)
