@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from domain import audit
 from domain.models import OPEN_VISIT_STATUSES, Customer, Sale, Visit
+from domain.visits import flag_phone_call
 
 
 def customers_with_phone(session: Session, phone: str) -> list[Customer]:
@@ -34,21 +35,10 @@ def opt_out(session: Session, phone: str, source: str) -> list[int]:
         .where(col(Sale.customer_id).in_(ids))
         .where(col(Visit.status).in_([s.value for s in OPEN_VISIT_STATUSES]))
     ).all()
-    flagged = []
-    for visit in visits:
-        if not visit.needs_phone_call:
-            visit.needs_phone_call = True
-            session.add(visit)
-            audit.record(
-                session,
-                "sms",
-                "visit.needs_phone_call",
-                "visit",
-                visit.id,
-                reason="customer opted out of SMS",
-            )
-        flagged.append(visit.id)
-    return [v for v in flagged if v is not None]
+    flagged = [visit.id for visit in visits if visit.id is not None]
+    for visit_id in flagged:
+        flag_phone_call(session, visit_id, "sms", "customer opted out of SMS")
+    return flagged
 
 
 def opt_in(session: Session, phone: str, source: str) -> int:
