@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
@@ -40,7 +41,7 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
-DECISIONS = {"retry": "requested again", "close": "closed without a visit"}
+DECISIONS = {"retry": _l("requested again"), "close": _l("closed without a visit")}
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -317,7 +318,7 @@ def failed_visit_decision(sale_id: int, visit_id: int):  # type: ignore[no-untyp
     else:
         if result.action != action:
             flash(_("Visit #%(id)d was already decided: %(decision)s.", id=visit_id,
-                    decision=_(DECISIONS[result.action])), "error")  # fmt: skip
+                    decision=DECISIONS[result.action]), "error")  # fmt: skip
         elif action == "retry":
             flash(_("Visit #%(id)d will be requested again.", id=visit_id), "success")
         else:
