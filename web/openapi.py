@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workflows.contracts import FAILED_VISIT_ACTIONS
+
 REF = "#/components/schemas/{model}"
 
 
@@ -257,7 +259,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "202": _json({"type": "object", "properties": {
                         "visit_id": {"type": "integer"},
-                        "action": {"type": "string", "enum": ["retry", "close"]}}},
+                        "action": {"type": "string", "enum": list(FAILED_VISIT_ACTIONS)}}},
                         "Decision accepted"),
                     **common, **_errors(400, 404, 409, 415, 422, 503),
                 },

@@ -84,7 +84,6 @@ class SaleLifecycle:
         self.visits_started = 0
         self.failed: dict[int, str] = {}  # failed visits awaiting the dispatcher: id -> kind
         self.decisions: dict[int, c.FailedVisitDecisionInput] = {}
-        self.deciding: set[int] = set()  # a decision being recorded (a second one is refused)
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -274,17 +273,20 @@ class SaleLifecycle:
     async def decide_failed_visit(
         self, data: c.FailedVisitDecisionInput
     ) -> c.FailedVisitDecisionResult:
-        self.deciding.add(data.visit_id)
-        await workflow.execute_activity_method(
-            SaleActivities.record_failed_visit_decision,
-            FailedVisitDecisionIn(
-                data.visit_id, data.action, data.note.strip()[:400], data.requested_by
-            ),
-            **options.DB,
-        )
-        self.failed.pop(data.visit_id, None)
+        # taken off the waiting list at once: a second decision meanwhile is refused
+        kind = self.failed.pop(data.visit_id)
+        try:
+            await workflow.execute_activity_method(
+                SaleActivities.record_failed_visit_decision,
+                FailedVisitDecisionIn(
+                    data.visit_id, data.action, data.note.strip()[:400], data.requested_by
+                ),
+                **options.DB,
+            )
+        except ActivityError:
+            self.failed[data.visit_id] = kind  # not recorded: still waiting
+            raise
         self.decisions[data.visit_id] = data
-        self.deciding.discard(data.visit_id)
         return c.FailedVisitDecisionResult(data.visit_id, data.action)
 
     @decide_failed_visit.validator
@@ -293,7 +295,7 @@ class SaleLifecycle:
             raise ValueError("action is 'retry' (request the visit again) or 'close'")
         if self.cancel is not None or self.status != "active":
             raise ValueError("the sale has ended")
-        if data.visit_id not in self.failed or data.visit_id in self.deciding:
+        if data.visit_id not in self.failed:
             raise ValueError(f"visit {data.visit_id} is not waiting for a decision")
 
     async def _run_visit(self, request: RequestVisitIn) -> c.VisitResult:

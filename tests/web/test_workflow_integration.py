@@ -16,8 +16,14 @@ from domain.models import DailyPlan, Sale, Visit
 from posventa.config import Settings
 from tests.conftest import venv_binary
 from tests.web.conftest import login, make_app
-from tests.web.factories import PLAN_DAY, make_world
-from tests.workflows.support import running_worker, with_own_queue
+from tests.web.factories import PLAN_DAY, World, at, make_world
+from tests.workflows.support import (
+    planned_at,
+    running_worker,
+    visit_state,
+    wait_status,
+    with_own_queue,
+)
 from web.sale_start import pending_sale_ids, start_pending_workflows
 from workflows import contracts as c
 
@@ -26,6 +32,23 @@ DAY = PLAN_DAY.isoformat()
 
 def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+async def visit_awaiting_confirmation(
+    env: WorkflowEnvironment, cfg: Settings, world: World, **visit_input: object
+) -> int:
+    """The world's first visit as its own workflow, planned for Ana at 9:00 on the plan day,
+    once it waits for the customer's confirmation."""
+    visit_id = world.visits[0]
+    handle = await env.client.start_workflow(
+        c.VISIT_WORKFLOW,
+        c.VisitWorkflowInput(visit_id, world.sales[0], **visit_input),  # type: ignore[arg-type]
+        id=c.visit_workflow_id(visit_id),
+        task_queue=cfg.temporal_task_queue,
+    )
+    await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(at(PLAN_DAY, 9), world.staff["ana"]))
+    await wait_status(env.client, visit_id, "awaiting_confirmation", timeout=30)
+    return visit_id
 
 
 @pytest.mark.slow
@@ -152,14 +175,9 @@ def test_sales_start_their_lifecycle_and_pending_starts_are_retried(
 def test_technician_reports_a_visit_done_from_the_phone_page(
     sqlite_engine: Engine, settings: Settings
 ) -> None:
-    from datetime import timedelta
-
-    from tests.web.factories import at
-    from tests.workflows.support import until, visit_state
-
     engine = sqlite_engine
     world = make_world(engine)
-    visit_id, sale_id = world.visits[0], world.sales[0]
+    visit_id = world.visits[0]
 
     async def scenario() -> None:
         async with await WorkflowEnvironment.start_local(
@@ -168,27 +186,7 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
             target = env.client.service_client.config.target_host
             cfg = with_own_queue(settings)
             async with running_worker(env.client, cfg, engine):
-                handle = await env.client.start_workflow(
-                    c.VISIT_WORKFLOW,
-                    c.VisitWorkflowInput(visit_id=visit_id, sale_id=sale_id),
-                    id=c.visit_workflow_id(visit_id),
-                    task_queue=cfg.temporal_task_queue,
-                )
-                start = at(PLAN_DAY, 9)
-                await handle.signal(
-                    c.VISIT_PLANNED_SIGNAL,
-                    c.VisitPlanned(
-                        plan_id=1, plan_date=DAY, staff_id=world.staff["ana"],
-                        planned_start=start.isoformat(), window_start=start.isoformat(),
-                        window_end=(start + timedelta(hours=2)).isoformat(),
-                    ),
-                )  # fmt: skip
-
-                async def awaiting() -> bool:
-                    state = await visit_state(env.client, visit_id)
-                    return state["status"] == "awaiting_confirmation"
-
-                await until(awaiting, timeout=30)
+                await visit_awaiting_confirmation(env, cfg, world)
                 app = make_app(cfg, engine, temporal_address=target)
                 ana = app.test_client()
                 csrf = await asyncio.to_thread(login, ana, world.users["technician"])
@@ -330,15 +328,12 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
     sqlite_engine: Engine, settings: Settings
 ) -> None:
-    from tests.web.factories import at
-    from tests.workflows.support import planned_at, until, visit_state
-
     engine = sqlite_engine
     world = make_world(engine)
-    visit_id, sale_id = world.visits[0], world.sales[0]
 
     async def scenario() -> None:
         async with await WorkflowEnvironment.start_local(
@@ -347,21 +342,7 @@ def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
             target = env.client.service_client.config.target_host
             cfg = with_own_queue(settings)
             async with running_worker(env.client, cfg, engine):
-                handle = await env.client.start_workflow(
-                    c.VISIT_WORKFLOW,
-                    c.VisitWorkflowInput(visit_id=visit_id, sale_id=sale_id, max_absences=1),
-                    id=c.visit_workflow_id(visit_id),
-                    task_queue=cfg.temporal_task_queue,
-                )
-                await handle.signal(
-                    c.VISIT_PLANNED_SIGNAL, planned_at(at(PLAN_DAY, 9), world.staff["ana"])
-                )
-
-                async def awaiting() -> bool:
-                    state = await visit_state(env.client, visit_id)
-                    return state["status"] == "awaiting_confirmation"
-
-                await until(awaiting, timeout=30)
+                visit_id = await visit_awaiting_confirmation(env, cfg, world, max_absences=1)
                 app = make_app(cfg, engine, temporal_address=target)
                 ana = app.test_client()
                 csrf = await asyncio.to_thread(login, ana, world.users["technician"])

@@ -318,12 +318,14 @@ async def first_visit(client: Client, engine: Engine, sale_id: int, kind: str | 
     return await until(found)
 
 
-async def wait_status(client: Client, visit_id: int, status: str) -> dict[str, Any]:
+async def wait_status(
+    client: Client, visit_id: int, status: str, timeout: float = 10.0
+) -> dict[str, Any]:
     async def reached() -> dict[str, Any] | None:
         state = await visit_state(client, visit_id)
         return state if state["status"] == status else None
 
-    return await until(reached)
+    return await until(reached, timeout=timeout)
 
 
 def planned_at(start: datetime, staff_id: int, plan_id: int = 1) -> c.VisitPlanned:
@@ -369,3 +371,22 @@ async def absent_until_failed(
 
     await until(sale_waits, timeout=30)
     return plan_id
+
+
+def run_sale_scenario(
+    body: Any, engine: Engine, settings: Settings, server: str, **company: Any
+) -> None:
+    """``await body(env, ids, sale, now)`` on the time-skipping server with a worker, after
+    :func:`make_company` (``company``: its options) and the start of the sale's lifecycle."""
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=server
+        ) as env:
+            now = await env.get_current_time()
+            ids = make_company(engine, sold_on=now.date(), **company)
+            async with running_worker(env.client, settings, engine):
+                sale = await start_sale(env.client, settings, ids["sale"])
+                await body(env, ids, sale, now)
+
+    asyncio.run(scenario())

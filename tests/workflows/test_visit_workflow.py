@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
 from domain.db import session_scope
 from domain.visits import set_status
@@ -18,32 +17,16 @@ from posventa.config import Settings
 from sms.templates import format_clock
 from tests.workflows.support import (
     first_visit,
-    make_company,
     open_visits,
     planned_at,
-    running_worker,
+    run_sale_scenario,
     sms_rows,
-    start_sale,
     until,
     visit_row,
     visit_state,
     wait_status,
 )
 from workflows import contracts as c
-
-
-def _run(coro_fn, engine: Engine, settings: Settings, server: str, **company):  # type: ignore[no-untyped-def]
-    async def scenario() -> None:
-        async with await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=server
-        ) as env:
-            now = await env.get_current_time()
-            ids = make_company(engine, sold_on=now.date(), **company)
-            async with running_worker(env.client, settings, engine):
-                sale = await start_sale(env.client, settings, ids["sale"])
-                await coro_fn(env, ids, sale, now)
-
-    asyncio.run(scenario())
 
 
 async def _has_sms(engine: Engine, template: str) -> bool:
@@ -125,7 +108,7 @@ def test_invalid_reply_is_refused_without_trace_and_silence_gets_a_reminder_then
         assert (await handle.result())["outcome"] == "done"
         assert visit_row(sqlite_engine, visit_id).status == "completed"
 
-    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+    run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
 
 
 def test_reschedule_absent_decline_and_follow_up(
@@ -196,7 +179,7 @@ def test_reschedule_absent_decline_and_follow_up(
         assert visit_row(sqlite_engine, follow).business_key.endswith("/installation-1/followup-1")
         assert [v.id for v in open_visits(sqlite_engine, ids["sale"])] == [follow]
 
-    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+    run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
 
 
 def test_opted_out_customer_is_flagged_for_a_phone_call(
@@ -219,7 +202,9 @@ def test_opted_out_customer_is_flagged_for_a_phone_call(
         await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
         assert visit_row(sqlite_engine, visit_id).status == "confirmed"
 
-    _run(body, sqlite_engine, wf_settings, test_server_path, opted_out=True, **ONE_VISIT)
+    run_sale_scenario(
+        body, sqlite_engine, wf_settings, test_server_path, opted_out=True, **ONE_VISIT
+    )
 
 
 def test_customer_told_of_a_visit_taken_off_the_plan(
@@ -260,4 +245,4 @@ def test_customer_told_of_a_visit_taken_off_the_plan(
         await asyncio.sleep(0.5)
         assert len(sms_rows(sqlite_engine, template="visit_unplanned")) == 1
 
-    _run(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+    run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)

@@ -27,6 +27,7 @@ from web.gateway_errors import gateway_errors, is_unavailable
 from web.openapi import openapi_document
 from web.sale_start import NewSale, register_new_sale, start_sale_workflow
 from web.serializers import sale_dict, staff_dict, visit_dict
+from workflows.contracts import FAILED_VISIT_ACTIONS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -69,7 +70,7 @@ class CancelIn(BaseModel):
 
 class FailedVisitDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    action: str = Field(pattern="^(retry|close)$")
+    action: str = Field(pattern=f"^({'|'.join(FAILED_VISIT_ACTIONS)})$")
     note: str = Field(default="", max_length=400)
 
 
