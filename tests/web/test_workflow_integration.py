@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
+from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
@@ -34,6 +37,25 @@ def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
+@asynccontextmanager
+async def live_posventa(
+    settings: Settings, engine: Engine
+) -> AsyncIterator[tuple[WorkflowEnvironment, Settings, Flask]]:
+    """A Temporal dev server, posventa's worker on a queue of its own, and the web app wired to
+    both (its workflow gateway closed on the way out)."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"), ui=False
+    ) as env:
+        cfg = with_own_queue(settings)
+        async with running_worker(env.client, cfg, engine):
+            target = env.client.service_client.config.target_host
+            app = make_app(cfg, engine, temporal_address=target)
+            try:
+                yield env, cfg, app
+            finally:
+                app.extensions["posventa.workflows"].close()
+
+
 async def visit_awaiting_confirmation(
     env: WorkflowEnvironment, cfg: Settings, world: World, **visit_input: object
 ) -> int:
@@ -59,55 +81,48 @@ def test_board_drafts_pins_and_approves_through_the_planning_workflow(
     world = make_world(engine, with_plan=False)
 
     async def scenario() -> None:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=venv_binary("temporal"), ui=False
-        ) as env:
-            target = env.client.service_client.config.target_host
-            cfg = with_own_queue(settings)
-            async with running_worker(env.client, cfg, engine):
-                app = make_app(cfg, engine, temporal_address=target)
-                client = app.test_client()
-                token = await asyncio.to_thread(login, client, world.users["dispatcher"])
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            client = app.test_client()
+            token = await asyncio.to_thread(login, client, world.users["dispatcher"])
 
-                def post(path: str, **data: object):  # type: ignore[no-untyped-def]
-                    return client.post(path, data={"csrf_token": token, **data})
+            def post(path: str, **data: object):  # type: ignore[no-untyped-def]
+                return client.post(path, data={"csrf_token": token, **data})
 
-                # 1. re-optimize: starts plan-<day>, which drafts; the board shows its draft
-                r = await asyncio.to_thread(post, f"/board/{DAY}/optimize")
-                first = int(r.location.rsplit("plan=", 1)[1])
-                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
-                assert any(m.startswith("New draft plan") for m in flashes(html)), flashes(html)
-                state = await env.client.get_workflow_handle(
-                    c.planning_workflow_id(PLAN_DAY)
-                ).query(c.STATE_QUERY, result_type=dict)
-                assert state["draft_plan_id"] == first
+            # 1. re-optimize: starts plan-<day>, which drafts; the board shows its draft
+            r = await asyncio.to_thread(post, f"/board/{DAY}/optimize")
+            first = int(r.location.rsplit("plan=", 1)[1])
+            html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+            assert any(m.startswith("New draft plan") for m in flashes(html)), flashes(html)
+            state = await env.client.get_workflow_handle(c.planning_workflow_id(PLAN_DAY)).query(
+                c.STATE_QUERY, result_type=dict
+            )
+            assert state["draft_plan_id"] == first
 
-                # 2. pin the third visit to Ana at 15:00: the workflow drafts again
-                r = await asyncio.to_thread(
-                    post, f"/board/{DAY}/visits/{world.visits[2]}/pin",
-                    staff_id=world.staff["ana"], start="15:00",
-                )  # fmt: skip
-                second = int(r.location.rsplit("plan=", 1)[1])
-                assert second != first
-                # approving the stale draft is refused by the workflow's validator, in words
-                r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=first)
-                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
-                assert any(f"approve plan {second}" in m for m in flashes(html)), flashes(html)
+            # 2. pin the third visit to Ana at 15:00: the workflow drafts again
+            r = await asyncio.to_thread(
+                post, f"/board/{DAY}/visits/{world.visits[2]}/pin",
+                staff_id=world.staff["ana"], start="15:00",
+            )  # fmt: skip
+            second = int(r.location.rsplit("plan=", 1)[1])
+            assert second != first
+            # approving the stale draft is refused by the workflow's validator, in words
+            r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=first)
+            html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+            assert any(f"approve plan {second}" in m for m in flashes(html)), flashes(html)
 
-                # 3. review, then approve the current draft
-                review = await asyncio.to_thread(
-                    lambda: client.get(f"/board/{DAY}/approve?plan={second}").get_data(True)
-                )
-                assert "New in this plan" in review and "Eva Pons" in review
-                assert 'id="workflow-note"' not in review
-                stale = await asyncio.to_thread(
-                    lambda: client.get(f"/board/{DAY}/approve?plan={first}").get_data(True)
-                )
-                assert f"waits for the approval of plan #{second}" in stale
-                r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=second)
-                html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
-                assert any(m.startswith("Plan approved") for m in flashes(html)), flashes(html)
-                app.extensions["posventa.workflows"].close()
+            # 3. review, then approve the current draft
+            review = await asyncio.to_thread(
+                lambda: client.get(f"/board/{DAY}/approve?plan={second}").get_data(True)
+            )
+            assert "New in this plan" in review and "Eva Pons" in review
+            assert 'id="workflow-note"' not in review
+            stale = await asyncio.to_thread(
+                lambda: client.get(f"/board/{DAY}/approve?plan={first}").get_data(True)
+            )
+            assert f"waits for the approval of plan #{second}" in stale
+            r = await asyncio.to_thread(post, f"/board/{DAY}/approve", plan_id=second)
+            html = await asyncio.to_thread(lambda: client.get(r.location).get_data(True))
+            assert any(m.startswith("Plan approved") for m in flashes(html)), flashes(html)
         with Session(engine) as s:
             plans = {p.id: p.status for p in s.exec(select(DailyPlan))}
             assert plans[second] == "approved" and plans[first] != "approved"
@@ -135,35 +150,24 @@ def test_sales_start_their_lifecycle_and_pending_starts_are_retried(
         assert pending_sale_ids(s) == [waiting]
 
     async def scenario() -> None:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=venv_binary("temporal"), ui=False
-        ) as env:
-            target = env.client.service_client.config.target_host
-            cfg = with_own_queue(settings)
-            async with running_worker(env.client, cfg, engine):
-                app = make_app(cfg, engine, temporal_address=target)
-                up = app.test_client()
-                csrf = await asyncio.to_thread(login, up, world.users["dispatcher"])
-                form = {**body, "csrf_token": csrf}
-                r = await asyncio.to_thread(up.post, "/sales/new", data=form)
-                fresh = int(r.location.rsplit("/", 1)[1])
-                page = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
-                assert "its after-sales lifecycle has started" in page
-                listing = await asyncio.to_thread(lambda: up.get("/sales/").get_data(True))
-                assert "1 sales are waiting for their lifecycle to start" in listing
-                r = await asyncio.to_thread(
-                    up.post, "/sales/start-pending", data={"csrf_token": csrf}
-                )
-                listing = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
-                assert "1 lifecycles started." in flashes(listing)
-                gateway = app.extensions["posventa.workflows"]
-                assert await asyncio.to_thread(start_pending_workflows, engine, gateway) == 0
-                for sale_id in (fresh, waiting):
-                    desc = await env.client.get_workflow_handle(
-                        c.sale_workflow_id(sale_id)
-                    ).describe()
-                    assert desc.status == WorkflowExecutionStatus.RUNNING
-                gateway.close()
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            up = app.test_client()
+            csrf = await asyncio.to_thread(login, up, world.users["dispatcher"])
+            form = {**body, "csrf_token": csrf}
+            r = await asyncio.to_thread(up.post, "/sales/new", data=form)
+            fresh = int(r.location.rsplit("/", 1)[1])
+            page = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
+            assert "its after-sales lifecycle has started" in page
+            listing = await asyncio.to_thread(lambda: up.get("/sales/").get_data(True))
+            assert "1 sales are waiting for their lifecycle to start" in listing
+            r = await asyncio.to_thread(up.post, "/sales/start-pending", data={"csrf_token": csrf})
+            listing = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
+            assert "1 lifecycles started." in flashes(listing)
+            gateway = app.extensions["posventa.workflows"]
+            assert await asyncio.to_thread(start_pending_workflows, engine, gateway) == 0
+            for sale_id in (fresh, waiting):
+                desc = await env.client.get_workflow_handle(c.sale_workflow_id(sale_id)).describe()
+                assert desc.status == WorkflowExecutionStatus.RUNNING
         with Session(engine) as s:
             assert pending_sale_ids(s) == []
             assert s.get(Sale, waiting) is not None
@@ -180,43 +184,34 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
     visit_id = world.visits[0]
 
     async def scenario() -> None:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=venv_binary("temporal"), ui=False
-        ) as env:
-            target = env.client.service_client.config.target_host
-            cfg = with_own_queue(settings)
-            async with running_worker(env.client, cfg, engine):
-                await visit_awaiting_confirmation(env, cfg, world)
-                app = make_app(cfg, engine, temporal_address=target)
-                ana = app.test_client()
-                csrf = await asyncio.to_thread(login, ana, world.users["technician"])
-                page = await asyncio.to_thread(
-                    lambda: ana.get(f"/me/?day={DAY}").get_data(True)
-                )
-                assert f'id="stop-{visit_id}"' in page
-                # a follow-up without a note is refused before reaching the workflow
-                r = await asyncio.to_thread(
-                    ana.post, f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": csrf, "outcome": "follow_up", "note": ""},
-                )  # fmt: skip
-                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-                assert "Add a note saying what happened." in flashes(page)
-                r = await asyncio.to_thread(
-                    ana.post, f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": csrf, "outcome": "done", "note": "Installed, tested"},
-                )  # fmt: skip
-                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-                assert f"Visit #{visit_id} reported." in flashes(page)
-                state = await visit_state(env.client, visit_id)
-                assert state["status"] == "completed"
-                # a second report is refused, in words
-                r = await asyncio.to_thread(
-                    ana.post, f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": csrf, "outcome": "done", "note": ""},
-                )  # fmt: skip
-                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-                assert "This visit has already been reported." in flashes(page)
-                app.extensions["posventa.workflows"].close()
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            await visit_awaiting_confirmation(env, cfg, world)
+            ana = app.test_client()
+            csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+            page = await asyncio.to_thread(lambda: ana.get(f"/me/?day={DAY}").get_data(True))
+            assert f'id="stop-{visit_id}"' in page
+            # a follow-up without a note is refused before reaching the workflow
+            r = await asyncio.to_thread(
+                ana.post, f"/me/visits/{visit_id}/outcome",
+                data={"csrf_token": csrf, "outcome": "follow_up", "note": ""},
+            )  # fmt: skip
+            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+            assert "Add a note saying what happened." in flashes(page)
+            r = await asyncio.to_thread(
+                ana.post, f"/me/visits/{visit_id}/outcome",
+                data={"csrf_token": csrf, "outcome": "done", "note": "Installed, tested"},
+            )  # fmt: skip
+            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+            assert f"Visit #{visit_id} reported." in flashes(page)
+            state = await visit_state(env.client, visit_id)
+            assert state["status"] == "completed"
+            # a second report is refused, in words
+            r = await asyncio.to_thread(
+                ana.post, f"/me/visits/{visit_id}/outcome",
+                data={"csrf_token": csrf, "outcome": "done", "note": ""},
+            )  # fmt: skip
+            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+            assert "This visit has already been reported." in flashes(page)
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and visit.status == "completed"
@@ -246,72 +241,63 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
     sale_id = ids["sale"]
 
     async def scenario() -> None:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=venv_binary("temporal"), ui=False
-        ) as env:
-            target = env.client.service_client.config.target_host
-            cfg = with_own_queue(settings)
-            async with running_worker(env.client, cfg, engine):
-                await start_sale(env.client, cfg, sale_id)
-                first = await first_visit(env.client, engine, sale_id, "installation")
-                await absent_until_failed(env, sale_id, first, ids["staff"])
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            await start_sale(env.client, cfg, sale_id)
+            first = await first_visit(env.client, engine, sale_id, "installation")
+            await absent_until_failed(env, sale_id, first, ids["staff"])
 
-                app = make_app(cfg, engine, temporal_address=target)
-                client = app.test_client()
-                token = await asyncio.to_thread(login, client, world.users["dispatcher"])
+            client = app.test_client()
+            token = await asyncio.to_thread(login, client, world.users["dispatcher"])
 
-                def page() -> str:
-                    return client.get(f"/sales/{sale_id}").get_data(True)
+            def page() -> str:
+                return client.get(f"/sales/{sale_id}").get_data(True)
 
-                def decide(visit_id: int, **data: object) -> list[str]:
-                    r = client.post(
-                        f"/sales/{sale_id}/visits/{visit_id}/decision",
-                        data={"csrf_token": token, **data},
-                    )
-                    return flashes(client.get(r.location).get_data(True))
-
-                html = await asyncio.to_thread(page)
-                assert f'id="decision-{first}"' in html and "call the customer" in html
-                calls = await asyncio.to_thread(
-                    lambda: client.get("/visits/?call=1").get_data(True)
+            def decide(visit_id: int, **data: object) -> list[str]:
+                r = client.post(
+                    f"/sales/{sale_id}/visits/{visit_id}/decision",
+                    data={"csrf_token": token, **data},
                 )
-                assert f'href="/sales/{sale_id}#decision-{first}"' in calls
-                said = await asyncio.to_thread(decide, first, action="later")
-                assert any("request the visit again or to close it" in m for m in said), said
-                said = await asyncio.to_thread(decide, first, action="retry", note="Friday")
-                assert f"Visit #{first} will be requested again." in said, said
-                second = await first_visit(env.client, engine, sale_id, "installation")
-                assert second != first
-                html = await asyncio.to_thread(page)
-                assert f'id="decision-{first}"' not in html
-                said = await asyncio.to_thread(decide, first, action="close")
-                assert said == [f"Visit #{first} was already decided: requested again."], said
+                return flashes(client.get(r.location).get_data(True))
 
-                # the second visit fails too; an integration closes the step through the API
-                await absent_until_failed(env, sale_id, second, ids["staff"], 3)
-                api = app.test_client()
-                raw = token_for(engine, world.users["dispatcher"])
-                api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-                url = f"/api/v1/sales/{sale_id}/visits/{second}/decision"
-                r = await asyncio.to_thread(api.post, url, json={"action": "skip"})
-                assert r.status_code == 422
-                r = await asyncio.to_thread(
-                    api.post, f"/api/v1/sales/{world.sales[0]}/visits/{second}/decision",
-                    json={"action": "close"},
-                )  # fmt: skip
-                assert r.status_code == 404
-                r = await asyncio.to_thread(
-                    api.post, url, json={"action": "close", "note": "no answer"}
-                )
-                assert r.status_code == 202, r.get_json()
-                assert r.get_json() == {"visit_id": second, "action": "close"}
-                await first_visit(env.client, engine, sale_id, "training")
-                again = await asyncio.to_thread(api.post, url, json={"action": "close"})
-                assert again.status_code == 202  # a retried request: the same answer
-                r = await asyncio.to_thread(api.post, url, json={"action": "retry"})
-                assert r.status_code == 409
-                assert r.get_json()["error"] == f"visit {second} was already decided: close"
-                app.extensions["posventa.workflows"].close()
+            html = await asyncio.to_thread(page)
+            assert f'id="decision-{first}"' in html and "call the customer" in html
+            calls = await asyncio.to_thread(lambda: client.get("/visits/?call=1").get_data(True))
+            assert f'href="/sales/{sale_id}#decision-{first}"' in calls
+            said = await asyncio.to_thread(decide, first, action="later")
+            assert any("request the visit again or to close it" in m for m in said), said
+            said = await asyncio.to_thread(decide, first, action="retry", note="Friday")
+            assert f"Visit #{first} will be requested again." in said, said
+            second = await first_visit(env.client, engine, sale_id, "installation")
+            assert second != first
+            html = await asyncio.to_thread(page)
+            assert f'id="decision-{first}"' not in html
+            said = await asyncio.to_thread(decide, first, action="close")
+            assert said == [f"Visit #{first} was already decided: requested again."], said
+
+            # the second visit fails too; an integration closes the step through the API
+            await absent_until_failed(env, sale_id, second, ids["staff"], 3)
+            api = app.test_client()
+            raw = token_for(engine, world.users["dispatcher"])
+            api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+            url = f"/api/v1/sales/{sale_id}/visits/{second}/decision"
+            r = await asyncio.to_thread(api.post, url, json={"action": "skip"})
+            assert r.status_code == 422
+            r = await asyncio.to_thread(
+                api.post, f"/api/v1/sales/{world.sales[0]}/visits/{second}/decision",
+                json={"action": "close"},
+            )  # fmt: skip
+            assert r.status_code == 404
+            r = await asyncio.to_thread(
+                api.post, url, json={"action": "close", "note": "no answer"}
+            )
+            assert r.status_code == 202, r.get_json()
+            assert r.get_json() == {"visit_id": second, "action": "close"}
+            await first_visit(env.client, engine, sale_id, "training")
+            again = await asyncio.to_thread(api.post, url, json={"action": "close"})
+            assert again.status_code == 202  # a retried request: the same answer
+            r = await asyncio.to_thread(api.post, url, json={"action": "retry"})
+            assert r.status_code == 409
+            assert r.get_json()["error"] == f"visit {second} was already decided: close"
         with Session(engine) as s:
             sale = s.get(Sale, sale_id)
             assert sale is not None and sale.stage == "training"
@@ -336,26 +322,19 @@ def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
     world = make_world(engine)
 
     async def scenario() -> None:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=venv_binary("temporal"), ui=False
-        ) as env:
-            target = env.client.service_client.config.target_host
-            cfg = with_own_queue(settings)
-            async with running_worker(env.client, cfg, engine):
-                visit_id = await visit_awaiting_confirmation(env, cfg, world, max_absences=1)
-                app = make_app(cfg, engine, temporal_address=target)
-                ana = app.test_client()
-                csrf = await asyncio.to_thread(login, ana, world.users["technician"])
-                r = await asyncio.to_thread(
-                    ana.post, f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": csrf, "outcome": "absent", "note": "Nobody home"},
-                )  # fmt: skip
-                page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-                assert (
-                    f"Visit #{visit_id} reported. The customer was absent too often: the office "
-                    "will call them." in flashes(page)
-                ), flashes(page)
-                app.extensions["posventa.workflows"].close()
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            visit_id = await visit_awaiting_confirmation(env, cfg, world, max_absences=1)
+            ana = app.test_client()
+            csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+            r = await asyncio.to_thread(
+                ana.post, f"/me/visits/{visit_id}/outcome",
+                data={"csrf_token": csrf, "outcome": "absent", "note": "Nobody home"},
+            )  # fmt: skip
+            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+            assert (
+                f"Visit #{visit_id} reported. The customer was absent too often: the office "
+                "will call them." in flashes(page)
+            ), flashes(page)
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and (visit.status, visit.needs_phone_call) == ("failed", True)
