@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from domain.lifecycle import next_working_day
 from domain.models import (
     Customer,
     DailyPlan,
@@ -198,6 +199,21 @@ def choose_plan(plans: list[DailyPlan], plan_id: int | None) -> DailyPlan | None
 
 def approved_plan(plans: list[DailyPlan]) -> DailyPlan | None:
     return next((p for p in plans if p.status == PlanStatus.APPROVED), None)
+
+
+def awaits_approval(plans: list[DailyPlan]) -> bool:
+    """Whether the day's current plan is a draft nobody has approved yet."""
+    plan = choose_plan(plans, None)
+    return plan is not None and plan.status == PlanStatus.DRAFT
+
+
+def opening_day(session: Session, today: date) -> date:
+    """The day the board opens on: today, unless today has no draft waiting for approval and
+    the next working day has one (the daily planning drafts it in the afternoon)."""
+    if awaits_approval(plans_for_day(session, today)):
+        return today
+    following = next_working_day(today)
+    return following if awaits_approval(plans_for_day(session, following)) else today
 
 
 def _mercator(lat: float, lon: float) -> tuple[float, float]:

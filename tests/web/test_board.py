@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.db import session_scope
-from domain.models import DailyPlan, PlanStop, Visit
+from domain.models import DailyPlan, PlanStatus, PlanStop, Visit
 from tests.web.factories import NEXT_DAY, PLAN_DAY, World, at
-from web.board_view import build_board
+from web.board_view import build_board, opening_day
 
 DAY = PLAN_DAY.isoformat()
 
@@ -187,6 +187,32 @@ def test_board_without_plan_and_bad_dates(client_for) -> None:
     assert f'href="/board/{PLAN_DAY}" title="Previous day"' in html
     assert client.get("/board/not-a-day").status_code == 404
     assert client.get(f"/board/{DAY}?plan=999").status_code == 404
+    assert client.get(f"/?day={NEXT_DAY}").location.endswith(f"/board/{NEXT_DAY}")
+
+
+def test_board_opens_on_the_next_working_day_whose_draft_waits(
+    client_for, sqlite_engine: Engine, world: World, monkeypatch
+) -> None:
+    """The afternoon's draft for the next working day is where the dispatcher has work; a
+    day of its own with a draft, an approved plan next or nothing to approve keeps today."""
+    from web.blueprints import board
+
+    monday, friday = PLAN_DAY - timedelta(days=1), PLAN_DAY - timedelta(days=4)
+    with Session(sqlite_engine) as s:
+        # the world's draft for Tuesday waits: Monday opens on it, Friday does not
+        assert opening_day(s, monday) == PLAN_DAY
+        assert opening_day(s, friday) == friday
+        assert opening_day(s, PLAN_DAY) == PLAN_DAY
+    client, _ = client_for("dispatcher")
+    monkeypatch.setattr(board, "business_today", lambda: monday)
+    assert client.get("/").location.endswith(f"/board/{DAY}")
+    with session_scope(sqlite_engine) as s:
+        s.add(DailyPlan(plan_date=monday, version=1, status=PlanStatus.DRAFT.value))
+    assert client.get("/").location.endswith(f"/board/{monday}")  # today's own draft first
+    with session_scope(sqlite_engine) as s:
+        for plan in s.exec(select(DailyPlan)):
+            plan.status = PlanStatus.APPROVED.value
+    assert client.get("/").location.endswith(f"/board/{monday}")  # nothing waits: today
     assert client.get(f"/?day={NEXT_DAY}").location.endswith(f"/board/{NEXT_DAY}")
 
 

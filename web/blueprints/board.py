@@ -34,7 +34,13 @@ from domain.errors import DomainError
 from domain.models import DailyPlan, PlanStatus, Staff, Visit
 from domain.visits import count_sales_awaiting_decision
 from web.auth import current_user, role_required
-from web.board_view import board_status, build_board, plan_counts, plans_for_day
+from web.board_view import (
+    board_status,
+    build_board,
+    opening_day,
+    plan_counts,
+    plans_for_day,
+)
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import gateway_errors, workflow_error_message
 from web.params import db_id
@@ -67,7 +73,11 @@ def board():  # type: ignore[no-untyped-def]
     if not current_user.is_dispatcher:
         return redirect(url_for("mobile.today"))
     day = request.args.get("day")
-    target = _parse_day(day) if day else business_today()
+    if day:
+        target = _parse_day(day)
+    else:
+        with Session(engine()) as s:
+            target = opening_day(s, business_today())
     return redirect(url_for("board.day", day=target.isoformat()))
 
 
