@@ -28,7 +28,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/staff/new", office),
         (f"/staff/{w.staff['ana']}", office),
         (f"/me/?staff={w.staff['bea']}&day={DAY}", {**office, "technician": 403}),
-        (f"/me/?day={DAY}", {"admin": 404, "dispatcher": 404, "technician": 200}),
+        (f"/me/?day={DAY}", {"admin": 302, "dispatcher": 302, "technician": 200}),
         ("/admin/tokens", {"admin": 200, "dispatcher": 403, "technician": 403}),
     ]
 
@@ -89,6 +89,16 @@ def test_home_sends_each_role_to_its_page(app: Flask, world: World) -> None:
         login(client, world.users[role])
         response = client.get("/")
         assert response.status_code == 302 and response.location.startswith(target), role
+
+
+def test_an_office_account_without_a_route_is_sent_to_pick_one(app: Flask, world: World) -> None:
+    client = app.test_client()
+    login(client, world.users["dispatcher"])
+    response = client.get("/me/")
+    assert response.status_code == 302 and response.location.endswith("/staff/")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "Open a staff member to see their route." in page
+    assert f'href="/staff/{world.staff["ana"]}"' in page
 
 
 def test_one_trainer_cannot_read_or_change_anothers_data(

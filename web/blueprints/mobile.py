@@ -70,6 +70,10 @@ def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[
 @bp.get("/")
 @role_required()
 def today():  # type: ignore[no-untyped-def]
+    if current_user.is_dispatcher and current_user.staff_id is None and "staff" not in request.args:
+        # an office account has no route of its own: whose route is picked on the staff pages
+        flash(_("Open a staff member to see their route."), "info")
+        return redirect(url_for("staff.index"))
     staff_id = _staff_id()
     tz = ZoneInfo(settings().timezone)
     day_raw = request.args.get("day")

@@ -132,7 +132,7 @@
           var fig = document.getElementById("fig-confirmed");
           if (fig) fig.textContent = Math.floor(data.confirmed_share * 100) + "%";
         }
-        var text = script.getAttribute("data-updated-text") + " " + new Date().toLocaleTimeString();
+        var text = script.getAttribute("data-updated-text") + " " + new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         if (data.latest_plan_id && planId && String(data.latest_plan_id) !== planId &&
             String(data.plan_id) !== planId) {
           text = script.getAttribute("data-latest-text");
