@@ -52,14 +52,18 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
 
 
-# Names stored as data (visit kinds, statuses, stages, roles, weekdays): listed here so the
-# translation catalogue has them; templates translate them with ``_(value)``.
+# Names stored as data (visit kinds, statuses, stages, roles, message statuses, weekdays):
+# listed here so the translation catalogue has them; templates translate them with ``_(value)``
+# (tests/web/test_translations.py checks every stored name is here).
 DATA_NAMES = [
     _l("installation"), _l("training"), _l("maintenance"), _l("repair"),
     _l("requested"), _l("planned"), _l("awaiting_confirmation"), _l("confirmed"),
     _l("declined"), _l("completed"), _l("failed"), _l("cancelled"),
     _l("active"), _l("returned"), _l("registered"), _l("survey"), _l("ended"),
     _l("draft"), _l("approved"), _l("superseded"),
+    # message statuses (sms.status.KNOWN)
+    _l("accepted"), _l("scheduled"), _l("queued"), _l("sending"), _l("sent"), _l("receiving"),
+    _l("received"), _l("delivered"), _l("read"), _l("undelivered"), _l("canceled"),
     _l("admin"), _l("dispatcher"), _l("technician"), _l("trainer"),
     _l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"),
 ]  # fmt: skip
