@@ -167,6 +167,11 @@ def test_reoptimize_and_review_the_difference_before_approval(
     assert f'href="/board/{DAY}/approve?plan={new_plan}"' in html
     review = client.get(f"/board/{DAY}/approve?plan={new_plan}").get_data(as_text=True)
     assert "Changes compared with the approved plan v1" in review
+    # without ?plan= the review shows the day's newest draft; another day's plan is not found
+    plain = client.get(f"/board/{DAY}/approve").get_data(as_text=True)
+    assert f'name="plan_id" value="{new_plan}"' in plain and "Eva Pons" in plain
+    assert client.get(f"/board/{NEXT_DAY}/approve?plan={new_plan}").status_code == 404
+    assert client.get(f"/board/{NEXT_DAY}/approve").status_code == 404
     # the loose visit is new in this plan; each line names the customer
     assert "New in this plan" in review and "Eva Pons" in review
     assert 'id="approve"' in review

@@ -37,6 +37,7 @@ from web.auth import current_user, role_required
 from web.board_view import (
     board_status,
     build_board,
+    choose_plan,
     opening_day,
     plan_counts,
     plans_for_day,
@@ -284,10 +285,11 @@ def review(day: str):  # type: ignore[no-untyped-def]
     plan_date = _parse_day(day)
     plan_id = request.args.get("plan", type=db_id)
     with Session(engine()) as s:
-        plan = s.get(DailyPlan, plan_id) if plan_id else None
-        if plan is None or plan.plan_date != plan_date:
-            abort(404)
         plans = plans_for_day(s, plan_date)
+        # without ?plan=, the plan the board shows for the day (its newest draft, else approved)
+        plan = choose_plan(plans, plan_id)
+        if plan is None:
+            abort(404)
         base = next((p for p in plans if p.status == PlanStatus.APPROVED), None)
         diff = plan_difference(s, plan.id, base.id if base else None)  # type: ignore[arg-type]
         sections = diff_lines(s, diff)
