@@ -137,7 +137,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "Conflicts with the current state",
         415: "The body is not JSON",
         422: "The input is not valid (details say where)",
-        503: "Temporal is not reachable; nothing was changed",
+        503: "Temporal is not reachable (nothing was changed), or the workflow accepted the "
+        "request and is still carrying it out (Retry-After; send it again for the result)",
     }
     return {str(c): _json(ERROR, words[c]) for c in codes}
 

@@ -1,9 +1,10 @@
 """Talking to posventa's workflows from outside: ``connect`` and the sync :class:`WorkflowGateway`.
 
 Flask views, the SMS webhook and the CLI are synchronous; the gateway runs one asyncio event loop in
-a background thread and hands each call to it. Errors come back as two exceptions callers can act
-on: :class:`WorkflowUnavailable` (Temporal cannot be reached: try again later) and
-:class:`WorkflowRejected` (the workflow refused: the message says why, in words).
+a background thread and hands each call to it. Errors come back as exceptions callers can act
+on: :class:`WorkflowUnavailable` (Temporal cannot be reached: try again later),
+:class:`WorkflowPending` (an update was accepted but not finished in time: it will be carried
+out) and :class:`WorkflowRejected` (the workflow refused: the message says why, in words).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -39,6 +41,13 @@ T = TypeVar("T")
 
 class WorkflowUnavailable(RuntimeError):
     """Temporal cannot be reached right now (the request was not delivered)."""
+
+
+class WorkflowPending(WorkflowUnavailable):
+    """The workflow accepted an update but had not finished it in time (a busy worker, or an
+    activity it waits on being retried): it will be carried out, nothing needs doing again.
+    Callers that only retry may treat it as :class:`WorkflowUnavailable`: the same update id
+    sent again returns the update's result once it is done."""
 
 
 class WorkflowRejected(ValueError):
@@ -118,6 +127,41 @@ class WorkflowGateway:
                 raise WorkflowRejected(exc.message) from exc
             raise
 
+    def _update(
+        self,
+        workflow_id: str,
+        update: str,
+        data: Any,
+        result_type: type[T],
+        update_id: str | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Run an update and wait for its result; ``WorkflowPending`` when the workflow accepted
+        it (its validator passed) but the result did not come in time."""
+        accepted = threading.Event()
+
+        async def go(client: Client) -> T:
+            handle = await self._handle(client, workflow_id).start_update(
+                update,
+                data,
+                id=update_id,
+                result_type=result_type,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+            accepted.set()
+            return await handle.result()  # type: ignore[no-any-return]
+
+        try:
+            return self._call(go, timeout)
+        except WorkflowPending:
+            raise
+        except WorkflowUnavailable as exc:
+            if accepted.is_set():
+                raise WorkflowPending(
+                    "the workflow accepted the request and is still carrying it out"
+                ) from exc
+            raise
+
     async def _get_client(self) -> Client:
         if self._client is None:
             if self._connecting is None:
@@ -161,45 +205,41 @@ class WorkflowGateway:
         return self._call(go)
 
     def report_fault(self, sale_id: int, data: c.ReportFaultInput) -> c.ReportFaultResult:
-        return self._call(
-            lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(
-                c.REPORT_FAULT_UPDATE,
-                data,
-                id=f"fault-{data.fault_ref}" if data.fault_ref else None,
-                result_type=c.ReportFaultResult,
-            )
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.REPORT_FAULT_UPDATE,
+            data,
+            c.ReportFaultResult,
+            update_id=f"fault-{data.fault_ref}" if data.fault_ref else None,
         )
 
     def cancel_sale(self, sale_id: int, data: c.CancelSaleInput) -> c.CancelSaleResult:
-        return self._call(
-            lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(
-                c.CANCEL_SALE_UPDATE,
-                data,
-                id=f"cancel-{sale_id}",
-                result_type=c.CancelSaleResult,
-            )
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.CANCEL_SALE_UPDATE,
+            data,
+            c.CancelSaleResult,
+            update_id=f"cancel-{sale_id}",
         )
 
     def decide_failed_visit(
         self, sale_id: int, data: c.FailedVisitDecisionInput
     ) -> c.FailedVisitDecisionResult:
-        return self._call(
-            lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(
-                c.FAILED_VISIT_UPDATE,
-                data,
-                id=f"failed-visit-{data.visit_id}",
-                result_type=c.FailedVisitDecisionResult,
-            )
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.FAILED_VISIT_UPDATE,
+            data,
+            c.FailedVisitDecisionResult,
+            update_id=f"failed-visit-{data.visit_id}",
         )
 
     def survey_answer(self, sale_id: int, data: c.SurveyAnswerInput) -> c.SurveyAnswerResult:
-        return self._call(
-            lambda client: self._handle(client, c.sale_workflow_id(sale_id)).execute_update(
-                c.SURVEY_ANSWER_UPDATE,
-                data,
-                id=f"survey-sms-{data.message_id}" if data.message_id else None,
-                result_type=c.SurveyAnswerResult,
-            )
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.SURVEY_ANSWER_UPDATE,
+            data,
+            c.SurveyAnswerResult,
+            update_id=f"survey-sms-{data.message_id}" if data.message_id else None,
         )
 
     def sale_state(self, sale_id: int) -> dict[str, Any]:
@@ -212,20 +252,20 @@ class WorkflowGateway:
     # -- visits -----------------------------------------------------------------------------
 
     def customer_reply(self, visit_id: int, data: c.CustomerReplyInput) -> c.CustomerReplyResult:
-        return self._call(
-            lambda client: self._handle(client, c.visit_workflow_id(visit_id)).execute_update(
-                c.CUSTOMER_REPLY_UPDATE,
-                data,
-                id=f"reply-sms-{data.message_id}" if data.message_id else None,
-                result_type=c.CustomerReplyResult,
-            )
+        return self._update(
+            c.visit_workflow_id(visit_id),
+            c.CUSTOMER_REPLY_UPDATE,
+            data,
+            c.CustomerReplyResult,
+            update_id=f"reply-sms-{data.message_id}" if data.message_id else None,
         )
 
     def report_outcome(self, visit_id: int, data: c.VisitOutcomeInput) -> c.VisitOutcomeResult:
-        return self._call(
-            lambda client: self._handle(client, c.visit_workflow_id(visit_id)).execute_update(
-                c.VISIT_OUTCOME_UPDATE, data, result_type=c.VisitOutcomeResult
-            )
+        return self._update(
+            c.visit_workflow_id(visit_id),
+            c.VISIT_OUTCOME_UPDATE,
+            data,
+            c.VisitOutcomeResult,
         )
 
     def visit_state(self, visit_id: int) -> dict[str, Any]:
@@ -260,13 +300,12 @@ class WorkflowGateway:
         return self._call(go)
 
     def approve_plan(self, plan_date: date, data: c.ApprovePlanInput) -> c.ApprovePlanResult:
-        return self._call(
-            lambda client: self._handle(client, c.planning_workflow_id(plan_date)).execute_update(
-                c.APPROVE_PLAN_UPDATE,
-                data,
-                id=f"approve-{data.plan_id}",
-                result_type=c.ApprovePlanResult,
-            ),
+        return self._update(
+            c.planning_workflow_id(plan_date),
+            c.APPROVE_PLAN_UPDATE,
+            data,
+            c.ApprovePlanResult,
+            update_id=f"approve-{data.plan_id}",
             timeout=max(self.timeout, 180.0),  # tells every visit and publishes the calendars
         )
 

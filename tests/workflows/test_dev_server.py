@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from domain.lifecycle import local_date, next_working_day
+from domain.models import Sale
 from posventa.config import Settings
 from tests.workflows.support import (
     first_visit,
@@ -25,7 +28,12 @@ from tests.workflows.support import (
     wait_status,
 )
 from workflows import contracts as c
-from workflows.client import WorkflowGateway, WorkflowRejected, WorkflowUnavailable
+from workflows.client import (
+    WorkflowGateway,
+    WorkflowPending,
+    WorkflowRejected,
+    WorkflowUnavailable,
+)
 from workflows.codec import ENCODING, data_converter
 from workflows.options import STAGE_KEY
 from workflows.schedules import ensure_planning_schedule
@@ -160,6 +168,49 @@ def test_stage_search_attribute_refused_update_and_gateway(
                 gateway.close()
 
     asyncio.run(scenario())
+
+
+def test_an_accepted_update_that_cannot_finish_in_time_is_pending_not_unavailable(
+    pg_engine: Engine, wf_settings: Settings, dev_server_path: str
+) -> None:
+    """The sale's table is locked (a long migration, a stuck transaction): the cancellation is
+    accepted but its activity waits. The caller hears "pending", not "nothing was changed", a
+    refused request is still refused at once, and sending it again returns the result."""
+    ids = make_company(pg_engine, sold_on=date.today(), trainings=0, interval_days=None)
+
+    async def scenario() -> None:
+        async with await _dev_env(dev_server_path) as env:
+            target = env.client.service_client.config.target_host
+            settings = wf_settings.replace(temporal_address=target)
+            gateway = WorkflowGateway(settings, timeout=3)
+            try:
+                async with running_worker(env.client, settings, pg_engine):
+                    await asyncio.to_thread(gateway.start_sale, ids["sale"])
+                    await first_visit(env.client, pg_engine, ids["sale"])
+                    with pg_engine.connect() as locker:
+                        locker.execute(text("LOCK TABLE sale IN EXCLUSIVE MODE"))
+                        with pytest.raises(WorkflowRejected, match="give a reason"):
+                            await asyncio.to_thread(
+                                gateway.cancel_sale, ids["sale"], c.CancelSaleInput(reason=" ")
+                            )
+                        with pytest.raises(WorkflowPending):
+                            await asyncio.to_thread(
+                                gateway.cancel_sale, ids["sale"], c.CancelSaleInput(reason="baja")
+                            )
+                        with Session(pg_engine) as s:
+                            assert s.get(Sale, ids["sale"]).status == "active"  # type: ignore[union-attr]
+                        locker.rollback()
+                    gateway.timeout = 30
+                    result = await asyncio.to_thread(
+                        gateway.cancel_sale, ids["sale"], c.CancelSaleInput(reason="baja")
+                    )
+                    assert result.status == "cancelled"
+            finally:
+                gateway.close()
+
+    asyncio.run(scenario())
+    with Session(pg_engine) as s:
+        assert s.get(Sale, ids["sale"]).status == "cancelled"  # type: ignore[union-attr]
 
 
 def test_gateway_reports_an_unreachable_server(wf_settings: Settings) -> None:

@@ -23,7 +23,7 @@ from web.api_tokens import user_for_token
 from web.auth import AccountUser
 from web.board_view import build_board, plan_counts
 from web.extensions import csrf, engine, settings, workflows
-from web.gateway_errors import gateway_errors, is_unavailable
+from web.gateway_errors import gateway_errors, is_pending, is_unavailable
 from web.openapi import openapi_document
 from web.sale_start import NewSale, register_new_sale, start_sale_workflow
 from web.serializers import sale_dict, staff_dict, visit_dict
@@ -195,6 +195,14 @@ def _limit_offset() -> tuple[int, int]:
 
 
 def _workflow_failure(exc: BaseException):  # type: ignore[no-untyped-def]
+    if is_pending(exc):
+        body, status = _error(
+            503,
+            "the workflow accepted the request and is still carrying it out; "
+            "send the same request again later for its result",
+        )
+        body.headers["Retry-After"] = "10"
+        return body, status
     if is_unavailable(exc):
         return _error(503, "the workflow service (Temporal) is not reachable; nothing was changed")
     return _error(409, str(exc))

@@ -43,7 +43,7 @@ from web.board_view import (
     plans_for_day,
 )
 from web.extensions import engine, settings, workflows
-from web.gateway_errors import gateway_errors, workflow_error_message
+from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id
 from web.plan_diff_text import diff_lines, unassigned_lines
 
@@ -138,7 +138,7 @@ def draft_for_day(plan_date: date, actor: str, reason: str) -> int | None:
             )
         return plan_id
     except WorkflowRejected as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
         return None
     if plan_id is None:
         flash(_("The planning workflow is still drafting; reload the board in a moment."), "info")
@@ -350,7 +350,7 @@ def approve(day: str):  # type: ignore[no-untyped-def]
     try:
         result = approve_through_workflow(plan_date, plan_id, current_user.email)
     except gateway_errors() as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
         return redirect(url_for("board.review", day=plan_date.isoformat(), plan=plan_id))
     flash(
         _(

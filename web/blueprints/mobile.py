@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from domain.models import Customer, Sale, Staff, Visit, VisitStatus
 from web.auth import current_user, role_required
 from web.extensions import engine, settings, workflows
-from web.gateway_errors import gateway_errors, workflow_error_message
+from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id
 
 bp = Blueprint("mobile", __name__, url_prefix="/me")
@@ -121,7 +121,7 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
                 VisitOutcomeInput(outcome=result_kind, note=note, reported_by=current_user.email),
             )
         except gateway_errors() as exc:
-            flash(workflow_error_message(exc), "error")
+            flash_workflow_error(exc)
         else:
             if result.status == VisitStatus.FAILED:
                 flash(_("Visit #%(id)d reported. The customer was absent too often: the office "

@@ -27,7 +27,7 @@ from domain.schemas import CustomerIn, validation_messages
 from domain.visits import count_sales_awaiting_decision, sales_awaiting_decision
 from web.auth import current_user, role_required
 from web.extensions import engine, settings, workflows
-from web.gateway_errors import gateway_errors, workflow_error_message
+from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import page_number
 from web.sale_start import (
     NewSale,
@@ -255,7 +255,7 @@ def cancel(sale_id: int):  # type: ignore[no-untyped-def]
             sale_id, CancelSaleInput(reason=reason, kind=kind, requested_by=current_user.email)
         )
     except gateway_errors() as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
     else:
         flash(_("The sale is %(kind)s; its pending visits are cancelled.", kind=_(kind)),
               "success")
@@ -279,7 +279,7 @@ def fault(sale_id: int):  # type: ignore[no-untyped-def]
             sale_id, ReportFaultInput(description=description, reported_by=current_user.email)
         )
     except gateway_errors() as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
     else:
         flash(
             _("Repair visit #%(id)d requested (%(billing)s).", id=result.visit_id,
@@ -314,7 +314,7 @@ def failed_visit_decision(sale_id: int, visit_id: int):  # type: ignore[no-untyp
             ),
         )
     except gateway_errors() as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
     else:
         if result.action != action:
             flash(_("Visit #%(id)d was already decided: %(decision)s.", id=visit_id,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from domain.models import Customer, Sale, Staff, Visit, VisitKind, VisitStatus
 from web.auth import role_required
 from web.extensions import engine, workflows
-from web.gateway_errors import gateway_errors, workflow_error_message
+from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id, page_number
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
@@ -89,7 +89,7 @@ def reply(visit_id: int):  # type: ignore[no-untyped-def]
     try:
         result = workflows().customer_reply(visit_id, CustomerReplyInput(answer=answer))
     except gateway_errors() as exc:
-        flash(workflow_error_message(exc), "error")
+        flash_workflow_error(exc)
     else:
         if result.accepted:
             flash(_("Visit #%(id)d: %(status)s.", id=visit_id, status=_(result.status)),
