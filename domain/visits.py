@@ -304,6 +304,22 @@ def sales_awaiting_decision():  # type: ignore[no-untyped-def]
     )
 
 
+def decisions_waiting_since():  # type: ignore[no-untyped-def]
+    """A subquery (``sale_id``, ``since``): each active sale waiting for a decision and since
+    when, the moment its oldest waiting failed visit last changed (when it failed)."""
+    return (
+        select(
+            col(Visit.sale_id).label("sale_id"), func.min(col(Visit.updated_at)).label("since")
+        )
+        .where(col(Visit.sale_id).in_(sales_awaiting_decision()))
+        .where(
+            Visit.status == VisitStatus.FAILED.value, col(Visit.needs_phone_call).is_(True)
+        )
+        .group_by(col(Visit.sale_id))
+        .subquery()
+    )
+
+
 def count_sales_awaiting_decision(session: Session) -> int:
     return session.exec(
         select(func.count(func.distinct(col(Visit.sale_id)))).where(

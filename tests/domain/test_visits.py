@@ -15,6 +15,7 @@ from domain.schemas import VisitIn
 from domain.services import request_visit
 from domain.visits import (
     count_sales_awaiting_decision,
+    decisions_waiting_since,
     get_visit,
     record_failed_decision,
     set_status,
@@ -56,6 +57,10 @@ def test_a_decision_clears_the_phone_call_once_and_keeps_the_visit_failed(
         set_status(s, visit_id, "failed", "workflow", note="absent", needs_phone_call=True)
     with session_scope(engine) as s:
         assert count_sales_awaiting_decision(s) == 1
+        failed_at = get_visit(s, visit_id).updated_at
+        since = decisions_waiting_since()
+        [(sale_id, waiting)] = s.exec(select(since.c.sale_id, since.c.since)).all()
+        assert waiting == failed_at and waiting.tzinfo is not None  # one sale, since it failed
     for _ in range(2):  # a retried activity changes nothing the second time
         with session_scope(engine) as s:
             record_failed_decision(s, visit_id, "retry", "ana@posventa", note="Friday " * 80)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -163,12 +164,27 @@ def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filter
     waiting = client.get("/sales/?decision=1").get_data(as_text=True)
     rows = re.findall(r'href="/sales/(\d+)"', waiting)
     assert rows == [str(world.sales[0])] and 'id="decisions"' not in waiting
+    # a second sale whose visit failed two days earlier: the longest waiting comes first
+    failed_at = datetime(2026, 11, 30, 16, 5, tzinfo=UTC)  # 17:05 in Madrid
+    with session_scope(sqlite_engine) as s:
+        other = s.exec(select(Visit).where(Visit.sale_id == world.sales[1])).first()
+        assert other is not None and other.id is not None
+        set_status(s, other.id, "failed", "workflow:visit", needs_phone_call=True)
+    with session_scope(sqlite_engine) as s:
+        s.get(Visit, other.id).updated_at = failed_at  # type: ignore[union-attr]
+    waiting = client.get("/sales/?decision=1").get_data(as_text=True)
+    assert re.findall(r'href="/sales/(\d+)"', waiting) == [str(world.sales[1]), str(world.sales[0])]
+    since = re.findall(r'class="waiting-since">([^<]*)<', waiting)
+    assert since[0] == "2026-11-30 17:05" and since[1] > since[0]
+    assert "Waiting since" in waiting
+    assert "Waiting since" not in client.get("/sales/").get_data(as_text=True)
     with session_scope(sqlite_engine) as s:  # an ended sale waits for nothing
         sale = s.get(Sale, world.sales[0])
         assert sale is not None
         sale.status = "cancelled"
-    assert 'id="decisions"' not in client.get("/sales/").get_data(as_text=True)
-    assert re.findall(r'href="/sales/(\d+)"', client.get("/sales/?decision=1").get_data(True)) == []
+    assert "1 sales wait for your decision" in client.get("/sales/").get_data(as_text=True)
+    still = client.get("/sales/?decision=1").get_data(as_text=True)
+    assert re.findall(r'href="/sales/(\d+)"', still) == [str(world.sales[1])]
 
 
 def test_cancel_and_fault_need_temporal_and_say_so(client_for, world: World) -> None:

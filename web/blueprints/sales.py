@@ -24,7 +24,7 @@ from domain.models import (
     Visit,
 )
 from domain.schemas import CustomerIn, validation_messages
-from domain.visits import count_sales_awaiting_decision, sales_awaiting_decision
+from domain.visits import count_sales_awaiting_decision, decisions_waiting_since
 from web.auth import current_user, role_required
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
@@ -67,19 +67,24 @@ def index():  # type: ignore[no-untyped-def]
         if stage in {st.value for st in SaleStage}:
             query = query.where(Sale.stage == stage)
             count = count.where(Sale.stage == stage)
-        if deciding:
-            waiting = col(Sale.id).in_(sales_awaiting_decision())
-            query = query.where(waiting)
-            count = count.where(waiting)
+        order = [col(Sale.id).desc()]
+        if deciding:  # longest waiting first
+            since = decisions_waiting_since()
+            query = query.join(since, since.c.sale_id == col(Sale.id))
+            count = count.join(since, since.c.sale_id == col(Sale.id))
+            order = [since.c.since.asc(), col(Sale.id).asc()]
         if q:
             like = f"%{q}%"
             cond = col(Customer.name).ilike(like) | col(Sale.external_ref).ilike(like)
             query = query.where(cond)
             count = count.where(cond)
         total = s.exec(count).one()
-        rows = list(
-            s.exec(query.order_by(col(Sale.id).desc()).limit(PAGE).offset((page - 1) * PAGE))
-        )
+        rows = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
+        waiting_since = {}
+        if deciding and rows:
+            ids = [sale.id for sale, _, _ in rows]
+            query_since = select(since.c.sale_id, since.c.since).where(since.c.sale_id.in_(ids))
+            waiting_since = dict(s.exec(query_since).all())
         pending = len(pending_sale_ids(s))
         decisions = count_sales_awaiting_decision(s)
     return render_template(
@@ -88,6 +93,7 @@ def index():  # type: ignore[no-untyped-def]
         decisions=decisions,
         deciding=deciding,
         rows=rows,
+        waiting_since=waiting_since,
         stage=stage,
         q=q,
         page=page,
