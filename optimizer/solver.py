@@ -1172,9 +1172,10 @@ def _to_solution(
         )
 
     unassigned = list(prep.excluded)
+    insertion = _InsertionCheck(problem, prep, routes)
     for vi, _node in prep.node_of_visit.items():
         if vi not in assigned:
-            unassigned.append(_dropped_reason(problem, prep, vi, routes))
+            unassigned.append(_dropped_reason(problem, prep, vi, routes, insertion))
     order = {v.id: i for i, v in enumerate(visits)}
     unassigned.sort(key=lambda u: order[u.visit_id])
 
@@ -1231,7 +1232,13 @@ def _promise(visit: Visit, start: int, params: SolveParams) -> TimeWindow:
     return TimeWindow(lo, hi)
 
 
-def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Route]) -> Unassigned:
+def _dropped_reason(
+    problem: Problem,
+    prep: _Prepared,
+    vi: int,
+    routes: list[Route],
+    insertion: _InsertionCheck | None = None,
+) -> Unassigned:
     """Why the search left a plannable visit out: measured against the final routes."""
     v = problem.visits[vi]
     label = _staff_labels(problem.staff)
@@ -1247,19 +1254,19 @@ def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Rou
             "(shift, breaks or other locked visits)",
             {"variant": "no_longer_fits", "staff": held_by},
         )
-    c = prep.compiled
+    insertion = insertion or _InsertionCheck(problem, prep, routes)
     node = prep.node_of_visit[vi]
-    pos_of = {x.id: i for i, x in enumerate(problem.visits)}
     best: tuple[int, str, str] | None = None  # lateness, staff label, visit before ("": first)
     for si in prep.capable[vi]:
-        s = problem.staff[si]
         route = routes[si]
-        nodes = [prep.node_of_visit[pos_of[st.visit_id]] for st in route.stops]
-        for pos in range(len(nodes) + 1):
-            seq = nodes[:pos] + [node] + nodes[pos:]
-            late = _lateness(c, si, seq, s)
+        for pos in range(len(route.stops) + 1):
+            late = insertion.lateness(si, pos, node, best[0] if best is not None else None)
             if best is None or late < best[0]:
                 best = (late, label[si], str(route.stops[pos - 1].visit_id) if pos else "")
+            if best[0] == 0:
+                break  # no insertion can do better than on time
+        if best is not None and best[0] == 0:
+            break
     candidates = tuple(label[i] for i in prep.capable[vi])
     who = _who_could_do_it(candidates)
     free = sum(
@@ -1293,22 +1300,48 @@ def _dropped_reason(problem: Problem, prep: _Prepared, vi: int, routes: list[Rou
     return Unassigned(v.id, "fully_booked", text, facts)
 
 
-def _lateness(c: _Compiled, v: int, seq: list[int], s: StaffMember) -> int:
-    """Total lateness of a route through ``seq`` with earliest starts (breaks ignored)."""
-    t = c.shifts[v][0]
-    prev = c.starts[v]
-    late = 0
-    for node in seq:
-        t += c.dur[prev][node]
-        ws = c.windows[node]
+class _InsertionCheck:
+    """Lateness of each route with one more visit inserted (earliest starts, breaks ignored),
+    for the reasons of unassigned visits: each route's prefix is walked once, and a walk stops
+    as soon as it is as late as the best insertion found so far (lateness only grows)."""
+
+    def __init__(self, problem: Problem, prep: _Prepared, routes: list[Route]) -> None:
+        self.c = c = prep.compiled
+        pos_of = {x.id: i for i, x in enumerate(problem.visits)}
+        self.nodes = [
+            [prep.node_of_visit[pos_of[st.visit_id]] for st in route.stops] for route in routes
+        ]
+        # prefixes[v][k]: (time, lateness, last node) after the first k stops of route v
+        self.prefixes: list[list[tuple[int, int, int]]] = []
+        for v, nodes in enumerate(self.nodes):
+            state = (c.shifts[v][0], 0, c.starts[v])
+            states = [state]
+            for node in nodes:
+                state = self._step(state, node)
+                states.append(state)
+            self.prefixes.append(states)
+
+    def _step(self, state: tuple[int, int, int], node: int) -> tuple[int, int, int]:
+        t, late, prev = state
+        t += self.c.dur[prev][node]
+        ws = self.c.windows[node]
         if ws:
             ok = [w for w in ws if t <= w[1]]
             if ok:
                 t = max(t, ok[0][0])
             else:
                 late += t - ws[-1][1]
-        t += c.service[node]
-        prev = node
-    t += c.dur[prev][c.ends[v]]
-    late += max(0, t - c.shifts[v][1])
-    return late
+        return t + self.c.service[node], late, node
+
+    def lateness(self, v: int, pos: int, node: int, bound: int | None = None) -> int:
+        """Total lateness of route ``v`` with ``node`` inserted before its stop ``pos``; once
+        it reaches ``bound`` the walk stops and returns what it has (at least ``bound``)."""
+        state = self._step(self.prefixes[v][pos], node)
+        for nxt in self.nodes[v][pos:]:
+            if bound is not None and state[1] >= bound:
+                return state[1]
+            state = self._step(state, nxt)
+        t, late, prev = state
+        t += self.c.dur[prev][self.c.ends[v]]
+        return late + max(0, t - self.c.shifts[v][1])
+
