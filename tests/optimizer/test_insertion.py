@@ -4,6 +4,8 @@ Skills and priority: the ``[first-plan]`` cases of ``test_solver``."""
 
 from __future__ import annotations
 
+import time
+
 from hypothesis import given
 
 from optimizer import solver as solver_module
@@ -149,3 +151,42 @@ def test_every_first_plan_passes_the_independent_check(p):
     sol = solve(p, SolveParams(time_limit_seconds=0.3, num_workers=1, solution_limit=1))
     assert check_solution(p, sol) == []
     assert sol.totals.visits_assigned + sol.totals.visits_unassigned == len(p.visits)
+
+
+def test_large_days_start_the_second_search_from_the_insertion_plan():
+    field = solver_module.FIELD_STRATEGIES
+    assert solver_module.default_strategies(SolveParams(), 180) == field
+    large = solver_module.default_strategies(SolveParams(), solver_module.LARGE_DAY_VISITS)
+    assert large == (field[0], solver_module.INSERTION_GLS)
+    assert solver_module.default_strategies(SolveParams(objective="distance"), 1000) == (
+        solver_module.STRATEGIES
+    )
+
+
+def test_search_from_the_insertion_plan_keeps_its_rules_and_never_does_worse():
+    """The insertion plan, lunch breaks included, read into the OR-Tools model and improved."""
+    lunch = Break(45 * 60, (window(12, 14),))
+    p = problem(
+        [staff("ana", start=0, breaks=(lunch,)), staff("ben", start=7, breaks=(lunch,))],
+        [
+            visit(1, 3, priority=90, windows=(window(9, 11),)),
+            visit(2, 4, priority=50),
+            visit(3, 1, duration=2 * H, windows=(window(13, 16),)),
+            visit(4, 6, duration=2 * H),
+            visit(5, 2, windows=(window(8, 9), window(15, 16))),
+            visit(6, 5, priority=20),
+        ],
+    )
+    params = fast(time_limit_seconds=1.0)
+    prep = _prepare(p, params, None)
+    quick = insertion_plan(prep.compiled)
+    deadline = time.time() + 1.0
+    found = solver_module._run_search(
+        prep.compiled, solver_module.INSERTION_GLS, deadline, params, first_only=False
+    )
+    assert found is not None and found["strategy"].startswith("insertion+gls")
+    assert found["objective"] <= quick["objective"]
+    sol = solver_module._to_solution(p, params, prep, found, "optimized", 1.0)
+    assert check_solution(p, sol) == []
+    assert sol.totals.visits_assigned == 6
+    assert all(r.breaks for r in sol.routes if r.stops)  # lunch placed on every working route
