@@ -11,6 +11,8 @@ list of changes applied to both strategies:
     str:10                    longest string SISR removes
     on:OP1,OP2                local-search operators switched back on
     gls2                      second strategy replaced by guided local search
+    ins2                      second strategy replaced by guided local search from the quick
+                              insertion plan (what large days run)
 
     .venv/bin/python benchmarks/optimizer/field_day_variants.py sisr25/12 --seeds 1,2,3
 """
@@ -40,7 +42,7 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
         kw: dict[str, object] = {}
         for part in variant.split("+"):
             name, _, arg = part.partition(":")
-            if part == "base" or part == "gls2":
+            if part in ("base", "gls2", "ins2"):
                 continue
             if name == "acc":
                 kw["acceptance"] = arg
@@ -56,6 +58,8 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
         changed.append(dataclasses.replace(s, **kw))
     if "gls2" in variant.split("+"):
         changed[1:] = [solver.GLS_FALLBACK_FIELD]
+    if "ins2" in variant.split("+"):
+        changed[1:] = [solver.INSERTION_GLS]
     return tuple(changed)
 
 
