@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from domain.db import session_scope
 from domain.models import DailyPlan, PlanStatus, PlanStop, Visit
+from domain.visits import set_status
 from tests.web.factories import NEXT_DAY, PLAN_DAY, World, at
 from web.board_view import build_board, opening_day
 
@@ -252,3 +253,8 @@ def test_pages_on_both_databases(settings, engine: Engine) -> None:
     assert "Carmen Ruiz" in review and "Eva Pons" in review  # new, and left out
     for path in ("/sales/?q=carmen", "/visits/?call=1", "/staff/", f"/sales/{w.sales[0]}"):
         assert client.get(path).status_code == 200, path
+    with session_scope(engine) as s:  # a failed visit waiting for a decision, since when
+        set_status(s, w.visits[0], "failed", "workflow:visit", needs_phone_call=True)
+    waiting = client.get("/sales/?decision=1&q=carmen").get_data(as_text=True)
+    assert re.findall(r'href="/sales/(\d+)"', waiting) == [str(w.sales[0])]
+    assert re.search(r'class="waiting-since">\d{4}-\d\d-\d\d \d\d:\d\d<', waiting)

@@ -70,7 +70,9 @@ def index():  # type: ignore[no-untyped-def]
         order = [col(Sale.id).desc()]
         if deciding:  # longest waiting first
             since = decisions_waiting_since()
-            query = query.join(since, since.c.sale_id == col(Sale.id))
+            query = query.join(since, since.c.sale_id == col(Sale.id)).add_columns(
+                since.c.since
+            )
             count = count.join(since, since.c.sale_id == col(Sale.id))
             order = [since.c.since.asc(), col(Sale.id).asc()]
         if q:
@@ -79,12 +81,9 @@ def index():  # type: ignore[no-untyped-def]
             query = query.where(cond)
             count = count.where(cond)
         total = s.exec(count).one()
-        rows = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
-        waiting_since = {}
-        if deciding and rows:
-            ids = [sale.id for sale, _, _ in rows]
-            query_since = select(since.c.sale_id, since.c.since).where(since.c.sale_id.in_(ids))
-            waiting_since = dict(s.exec(query_since).all())
+        found = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
+        rows = [tuple(row[:3]) for row in found]
+        waiting_since = {row[0].id: row[3] for row in found} if deciding else {}
         pending = len(pending_sale_ids(s))
         decisions = count_sales_awaiting_decision(s)
     return render_template(
