@@ -153,8 +153,6 @@ class WorkflowGateway:
 
         try:
             return self._call(go, timeout)
-        except WorkflowPending:
-            raise
         except WorkflowUnavailable as exc:
             if accepted.is_set():
                 raise WorkflowPending(
