@@ -4,7 +4,9 @@ OR-Tools' first-solution strategies propagate every break interval on every inse
 large days with lunch breaks takes tens of seconds (BENCHMARKS.md). This heuristic keeps each
 route as a sequence of *elements*, visits and breaks, and replays a route's timeline only from the
 insertion point until it meets its old schedule again, so a plan for 1,000 visits takes about a
-second. Breaks are taken at a stop (before driving on), which every rule allows.
+second. Each route also keeps the latest arrival each of its elements allows, so most places that
+cannot fit are rejected without a replay. Breaks are taken at a stop (before driving on), which
+every rule allows.
 
 It reads the same compiled model as the OR-Tools search and returns the same plain description
 (routes of ``(node, start)``, placed breaks, objective in the search's units), so the solver keeps
@@ -24,6 +26,8 @@ from optimizer.costs import arc_cost_matrix
 if TYPE_CHECKING:  # the solver imports this module; only its types are needed here
     from optimizer.solver import _Compiled
 
+NEVER = -(10**18)  # a latest time before any time: nothing fits
+
 
 @dataclass
 class _Route:
@@ -35,6 +39,7 @@ class _Route:
     locs: list[int] = field(default_factory=list)  # where the staff member is after element i
     load: int = 0
     n_visits: int = 0
+    latest: list[int] = field(default_factory=list)  # see _Planner._latest_arrivals
 
 
 class _Planner:
@@ -64,6 +69,7 @@ class _Planner:
                 self.routes.append(None)  # its breaks alone do not fit its shift: unusable
                 continue
             r.starts, r.locs = sched or ([], [])
+            r.latest = self._latest_arrivals(r)
             self.routes.append(r)
 
     # ------------------------------------------------------------------ timeline
@@ -128,6 +134,81 @@ class _Planner:
             return None
         return starts, locs
 
+    # ------------------------------------------------------------------ quick rejection
+
+    def _latest_visit_arrival(self, node: int, latest_start: int) -> int:
+        """The latest arrival at ``node`` from which it can start by ``latest_start``."""
+        ws = self.c.windows[node]
+        if ws is None:
+            return min(latest_start, self.c.horizon)
+        best = NEVER
+        for lo, hi in ws:  # windows in order: the last one opening in time gives the most room
+            if lo <= latest_start:
+                best = min(hi, latest_start)
+        return best
+
+    def _latest_break_ready(self, k: int, latest_start: int) -> int:
+        """The latest time the staff member may be ready for break ``k`` so that it starts by
+        ``latest_start`` (``_break_start`` is monotone in that time: a binary search)."""
+        b = self.c.breaks[k]
+        bound = min(latest_start, b.start_max)
+        start = self._break_start(k, b.start_min)
+        if start is None or start > bound:
+            return NEVER
+        lo, hi = b.start_min, bound  # _break_start(lo) fits; find the largest time that does
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            start = self._break_start(k, mid)
+            if start is not None and start <= bound:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def _latest_arrivals(self, r: _Route) -> list[int]:
+        """For each element of ``r`` the latest arrival (ready time, for a break) from which the
+        rest of the route still keeps every rule, and for the route's end the latest return:
+        an insertion right before a visit (or at the end) that arrives later cannot fit, so it
+        needs no replay. ``NEVER`` where nothing fits."""
+        c = self.c
+        v = r.vehicle
+        n = len(r.elems)
+        latest = [NEVER] * (n + 1)
+        latest[n] = c.shifts[v][1]
+        for i in range(n - 1, -1, -1):
+            e = r.elems[i]
+            loc = r.locs[i]
+            if i + 1 == n:
+                leg = self.dur[loc][c.ends[v]]
+            else:
+                nxt = r.elems[i + 1]
+                leg = self.dur[loc][nxt] if nxt >= 0 else 0
+            if latest[i + 1] == NEVER:
+                break
+            latest_end = latest[i + 1] - leg
+            if e >= 0:
+                latest[i] = self._latest_visit_arrival(e, latest_end - c.service[e])
+            else:
+                latest[i] = self._latest_break_ready(-1 - e, latest_end - c.breaks[-1 - e].duration)
+        return latest
+
+    def _cannot_fit(self, r: _Route, node: int, pos: int) -> bool:
+        """True when ``node`` at ``pos`` surely breaks a rule (no replay needed); False when a
+        replay must tell (before a break the next legs start elsewhere; working-time limits)."""
+        c = self.c
+        v = r.vehicle
+        if c.span_max[v] is not None or (pos < len(r.elems) and r.elems[pos] < 0):
+            return False
+        if pos == 0:
+            t, loc = c.shifts[v][0], c.starts[v]
+        else:
+            t, loc = self._end(r.elems[pos - 1], r.starts[pos - 1]), r.locs[pos - 1]
+        start = self._start_at(node, t + self.dur[loc][node])
+        if start is None:
+            return True
+        nxt = r.elems[pos] if pos < len(r.elems) else c.ends[v]
+        return start + c.service[node] + self.dur[node][nxt] > r.latest[pos]
+
     # ------------------------------------------------------------------ insertion
 
     def _try(self, r: _Route, node: int, pos: int) -> tuple[list[int], list[int]] | None:
@@ -184,11 +265,14 @@ class _Planner:
         for _, v, pos in cands:
             r = self.routes[v]
             assert r is not None
+            if self._cannot_fit(r, node, pos):
+                continue
             sched = self._try(r, node, pos)
             if sched is None:
                 continue
             r.elems.insert(pos, node)
             r.starts, r.locs = sched
+            r.latest = self._latest_arrivals(r)
             r.n_visits += 1
             if c.demand is not None:
                 r.load += c.demand[node]

@@ -10,7 +10,7 @@ from hypothesis import given
 
 from optimizer import solver as solver_module
 from optimizer.check import check_solution
-from optimizer.insertion import insertion_plan
+from optimizer.insertion import _order, _Planner, insertion_plan
 from optimizer.model import Break, SolveParams, Unavailability
 from optimizer.solver import _prepare, solve
 from tests.optimizer.helpers import H, fast, problem, staff, visit, window
@@ -190,3 +190,20 @@ def test_search_from_the_insertion_plan_keeps_its_rules_and_never_does_worse():
     assert check_solution(p, sol) == []
     assert sol.totals.visits_assigned == 6
     assert all(r.breaks for r in sol.routes if r.stops)  # lunch placed on every working route
+
+
+@PROPERTY_SETTINGS
+@given(problems())
+def test_a_place_rejected_without_a_replay_never_fits(p):
+    """The quick rejection (latest arrivals per route) is exact where it answers: every place it
+    rejects, replaying the route rejects too."""
+    c = _prepare(p, SolveParams(), None).compiled
+    planner = _Planner(c)
+    for node in _order(c):
+        for r in planner.routes:
+            if r is None or (c.allowed[node] is not None and r.vehicle not in c.allowed[node]):
+                continue
+            for pos in range(len(r.elems) + 1):
+                if planner._cannot_fit(r, node, pos):
+                    assert planner._try(r, node, pos) is None, (node, r.vehicle, pos)
+        planner.insert(node)
