@@ -9,7 +9,8 @@ planned at all are found by checks before the search and never enter the model; 
 gets a reason in words. With ``num_workers > 1`` independent searches with different strategies run
 in separate processes and the best plan wins. On field-service days a quick insertion plan
 (``optimizer.insertion``, about a second for 1,000 visits) is built first: it is the plan returned
-with ``solution_limit=1`` and a candidate the OR-Tools searches must beat.
+with ``solution_limit=1`` and a candidate the OR-Tools searches must beat; on large days (see
+``default_strategies``) one of the searches starts from it.
 """
 
 from __future__ import annotations
