@@ -192,6 +192,12 @@ class _Planner:
                 latest[i] = self._latest_break_ready(-1 - e, latest_end - c.breaks[-1 - e].duration)
         return latest
 
+    def _departure(self, r: _Route, pos: int) -> tuple[int, int]:
+        """When and where the staff member leaves for the element at ``pos``."""
+        if pos == 0:
+            return self.c.shifts[r.vehicle][0], self.c.starts[r.vehicle]
+        return self._end(r.elems[pos - 1], r.starts[pos - 1]), r.locs[pos - 1]
+
     def _cannot_fit(self, r: _Route, node: int, pos: int) -> bool:
         """True when ``node`` at ``pos`` surely breaks a rule (no replay needed); False when a
         replay must tell (before a break the next legs start elsewhere; working-time limits)."""
@@ -199,10 +205,7 @@ class _Planner:
         v = r.vehicle
         if c.span_max[v] is not None or (pos < len(r.elems) and r.elems[pos] < 0):
             return False
-        if pos == 0:
-            t, loc = c.shifts[v][0], c.starts[v]
-        else:
-            t, loc = self._end(r.elems[pos - 1], r.starts[pos - 1]), r.locs[pos - 1]
+        t, loc = self._departure(r, pos)
         start = self._start_at(node, t + self.dur[loc][node])
         if start is None:
             return True
@@ -219,10 +222,7 @@ class _Planner:
         if c.span_max[v] is not None:
             # working time depends on the whole route: replay it all
             return self._replay(v, elems, 0, c.shifts[v][0], c.starts[v], None)
-        if pos == 0:
-            t, loc = c.shifts[v][0], c.starts[v]
-        else:
-            t, loc = self._end(r.elems[pos - 1], r.starts[pos - 1]), r.locs[pos - 1]
+        t, loc = self._departure(r, pos)
         tail = self._replay(v, elems, pos, t, loc, r)
         if tail is None:
             return None

@@ -1285,7 +1285,7 @@ def _dropped_reason(
     prep: _Prepared,
     vi: int,
     routes: list[Route],
-    insertion: _InsertionCheck | None = None,
+    insertion: _InsertionCheck,
 ) -> Unassigned:
     """Why the search left a plannable visit out: measured against the final routes."""
     v = problem.visits[vi]
@@ -1302,19 +1302,15 @@ def _dropped_reason(
             "(shift, breaks or other locked visits)",
             {"variant": "no_longer_fits", "staff": held_by},
         )
-    insertion = insertion or _InsertionCheck(problem, prep, routes)
     node = prep.node_of_visit[vi]
     best: tuple[int, str, str] | None = None  # lateness, staff label, visit before ("": first)
-    for si in prep.capable[vi]:
-        route = routes[si]
-        for pos in range(len(route.stops) + 1):
-            late = insertion.lateness(si, pos, node, best[0] if best is not None else None)
-            if best is None or late < best[0]:
-                best = (late, label[si], str(route.stops[pos - 1].visit_id) if pos else "")
-            if best[0] == 0:
-                break  # no insertion can do better than on time
-        if best is not None and best[0] == 0:
-            break
+    places = ((si, pos) for si in prep.capable[vi] for pos in range(len(routes[si].stops) + 1))
+    for si, pos in places:
+        late = insertion.lateness(si, pos, node, best[0] if best is not None else None)
+        if best is None or late < best[0]:
+            best = (late, label[si], str(routes[si].stops[pos - 1].visit_id) if pos else "")
+        if best[0] == 0:
+            break  # no place can do better than on time
     candidates = tuple(label[i] for i in prep.capable[vi])
     who = _who_could_do_it(candidates)
     free = sum(

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
@@ -35,6 +36,15 @@ DAY = PLAN_DAY.isoformat()
 
 def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+def report(client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str) -> list[str]:
+    """Report a visit's outcome from the phone page; the messages the next page shows."""
+    r = client.post(
+        f"/me/visits/{visit_id}/outcome",
+        data={"csrf_token": csrf, "outcome": outcome, "note": note},
+    )
+    return flashes(client.get(r.location).get_data(True))
 
 
 @asynccontextmanager
@@ -191,27 +201,15 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
             page = await asyncio.to_thread(lambda: ana.get(f"/me/?day={DAY}").get_data(True))
             assert f'id="stop-{visit_id}"' in page
             # a follow-up without a note is refused before reaching the workflow
-            r = await asyncio.to_thread(
-                ana.post, f"/me/visits/{visit_id}/outcome",
-                data={"csrf_token": csrf, "outcome": "follow_up", "note": ""},
-            )  # fmt: skip
-            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-            assert "Add a note saying what happened." in flashes(page)
-            r = await asyncio.to_thread(
-                ana.post, f"/me/visits/{visit_id}/outcome",
-                data={"csrf_token": csrf, "outcome": "done", "note": "Installed, tested"},
-            )  # fmt: skip
-            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-            assert f"Visit #{visit_id} reported." in flashes(page)
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "follow_up", "")
+            assert "Add a note saying what happened." in said
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "done", "Installed, tested")
+            assert f"Visit #{visit_id} reported." in said
             state = await visit_state(env.client, visit_id)
             assert state["status"] == "completed"
             # a second report is refused, in words
-            r = await asyncio.to_thread(
-                ana.post, f"/me/visits/{visit_id}/outcome",
-                data={"csrf_token": csrf, "outcome": "done", "note": ""},
-            )  # fmt: skip
-            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
-            assert "This visit has already been reported." in flashes(page)
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "done", "")
+            assert "This visit has already been reported." in said
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and visit.status == "completed"
@@ -326,15 +324,11 @@ def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
             visit_id = await visit_awaiting_confirmation(env, cfg, world, max_absences=1)
             ana = app.test_client()
             csrf = await asyncio.to_thread(login, ana, world.users["technician"])
-            r = await asyncio.to_thread(
-                ana.post, f"/me/visits/{visit_id}/outcome",
-                data={"csrf_token": csrf, "outcome": "absent", "note": "Nobody home"},
-            )  # fmt: skip
-            page = await asyncio.to_thread(lambda: ana.get(r.location).get_data(True))
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "absent", "Nobody home")
             assert (
                 f"Visit #{visit_id} reported. The customer was absent too often: the office "
-                "will call them." in flashes(page)
-            ), flashes(page)
+                "will call them." in said
+            ), said
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and (visit.status, visit.needs_phone_call) == ("failed", True)

@@ -31,10 +31,11 @@ from sqlmodel import Session
 from domain import audit
 from domain.db import session_scope
 from domain.errors import DomainError
-from domain.models import DailyPlan, PlanStatus, Staff, Visit
+from domain.models import DailyPlan, Staff, Visit
 from domain.visits import count_sales_awaiting_decision
 from web.auth import current_user, role_required
 from web.board_view import (
+    approved_plan,
     board_status,
     build_board,
     choose_plan,
@@ -193,7 +194,8 @@ def draft_directly(plan_date: date, actor: str, reason: str) -> int | None:
 
     with Session(engine()) as s:
         plans = plans_for_day(s, plan_date)
-    base = next((p.id for p in plans if p.status == PlanStatus.APPROVED), None)
+    approved = approved_plan(plans)
+    base = approved.id if approved else None
     try:
         result = draft_plan(engine(), settings(), plan_date, _solve_seconds(), base_plan_id=base)
     except DomainError as exc:
@@ -290,7 +292,7 @@ def review(day: str):  # type: ignore[no-untyped-def]
         plan = choose_plan(plans, plan_id)
         if plan is None:
             abort(404)
-        base = next((p for p in plans if p.status == PlanStatus.APPROVED), None)
+        base = approved_plan(plans)
         diff = plan_difference(s, plan.id, base.id if base else None)  # type: ignore[arg-type]
         sections = diff_lines(s, diff)
         left_out = unassigned_lines(s, plan.id)  # type: ignore[arg-type]

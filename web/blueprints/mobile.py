@@ -32,14 +32,17 @@ ROUTE_STATUSES = (
 )
 
 
-def _staff_id() -> int:
-    """Whose route: one's own; a dispatcher may ask for anyone's."""
+def _staff_id() -> int | None:
+    """Whose route: one's own; a dispatcher may ask for anyone's (None: an office account
+    without a route of its own asked for none, so it has to pick one)."""
     requested = request.args.get("staff", type=db_id)
     if current_user.is_dispatcher:
         if requested is not None:
             return requested
         if current_user.staff_id is None:
-            abort(404)
+            if "staff" in request.args:
+                abort(404)  # a staff id that cannot exist
+            return None
         return current_user.staff_id  # type: ignore[no-any-return]
     if current_user.staff_id is None:
         abort(403)
@@ -70,11 +73,10 @@ def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[
 @bp.get("/")
 @role_required()
 def today():  # type: ignore[no-untyped-def]
-    if current_user.is_dispatcher and current_user.staff_id is None and "staff" not in request.args:
-        # an office account has no route of its own: whose route is picked on the staff pages
+    staff_id = _staff_id()
+    if staff_id is None:  # whose route is picked on the staff pages
         flash(_("Open a staff member to see their route."), "info")
         return redirect(url_for("staff.index"))
-    staff_id = _staff_id()
     tz = ZoneInfo(settings().timezone)
     day_raw = request.args.get("day")
     try:
