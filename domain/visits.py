@@ -290,11 +290,11 @@ def _slot_on(
     return None
 
 
-def sales_awaiting_decision():  # type: ignore[no-untyped-def]
-    """A query of the ids of active sales with a failed visit waiting for the dispatcher's
+def _visits_awaiting_decision(*columns):  # type: ignore[no-untyped-def]
+    """``columns`` of the failed visits of active sales that wait for the dispatcher's
     decision (``record_failed_decision`` takes it)."""
     return (
-        select(Visit.sale_id)
+        select(*columns)
         .join(Sale, col(Sale.id) == col(Visit.sale_id))
         .where(
             Visit.status == VisitStatus.FAILED.value,
@@ -304,16 +304,17 @@ def sales_awaiting_decision():  # type: ignore[no-untyped-def]
     )
 
 
+def sales_awaiting_decision():  # type: ignore[no-untyped-def]
+    """A query of the ids of active sales with a failed visit waiting for a decision."""
+    return _visits_awaiting_decision(Visit.sale_id)
+
+
 def decisions_waiting_since():  # type: ignore[no-untyped-def]
     """A subquery (``sale_id``, ``since``): each active sale waiting for a decision and since
     when, the moment its oldest waiting failed visit last changed (when it failed)."""
     return (
-        select(
+        _visits_awaiting_decision(
             col(Visit.sale_id).label("sale_id"), func.min(col(Visit.updated_at)).label("since")
-        )
-        .where(col(Visit.sale_id).in_(sales_awaiting_decision()))
-        .where(
-            Visit.status == VisitStatus.FAILED.value, col(Visit.needs_phone_call).is_(True)
         )
         .group_by(col(Visit.sale_id))
         .subquery()
