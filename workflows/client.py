@@ -264,6 +264,7 @@ class WorkflowGateway:
             c.VISIT_OUTCOME_UPDATE,
             data,
             c.VisitOutcomeResult,
+            update_id=f"outcome-{visit_id}-{data.report_ref}" if data.report_ref else None,
         )
 
     def visit_state(self, visit_id: int) -> dict[str, Any]:

@@ -114,6 +114,9 @@ class VisitOutcomeInput:
     outcome: str
     note: str = ""
     reported_by: str = ""
+    # the appointment reported on (its planned start): sending the same report again, after a
+    # "still being carried out" answer, returns the first one's result instead of a refusal
+    report_ref: str = ""
 
 
 @dataclass

@@ -38,6 +38,8 @@ REPLYABLE = (AWAITING, "confirmed")
 OUTCOME_STATES = ("planned", AWAITING, "confirmed")
 # Versioning: histories recorded before the notice of a removal existed replay without it.
 UNPLANNED_NOTICE_PATCH = "unplanned-notice"
+# ...and before a second report that waited for the first one was refused (it counted twice).
+ONE_OUTCOME_PATCH = "one-outcome"
 
 
 @dataclass
@@ -293,6 +295,9 @@ class VisitWorkflow:
     @workflow.update(name=c.VISIT_OUTCOME_UPDATE)
     async def report_outcome(self, data: c.VisitOutcomeInput) -> c.VisitOutcomeResult:
         async with self.lock:
+            # the validator ran before an earlier report that held the lock had finished
+            if self._outcome_refusal() and workflow.patched(ONE_OUTCOME_PATCH):
+                raise ApplicationError(self._outcome_refusal(), non_retryable=True)
             note = data.note or None
             if data.outcome in ("done", "follow_up"):
                 await self._set_status("completed", note=note)
@@ -313,8 +318,14 @@ class VisitWorkflow:
     def validate_outcome(self, data: c.VisitOutcomeInput) -> None:
         if data.outcome not in c.VISIT_OUTCOMES:
             raise ValueError(f"unknown outcome {data.outcome!r}: done, follow_up or absent")
+        if refusal := self._outcome_refusal():
+            raise ValueError(refusal)
+
+    def _outcome_refusal(self) -> str:
+        """Why no outcome can be reported now ("" when one can)."""
         if self.status not in OUTCOME_STATES or self.outcome is not None:
-            raise ValueError(f"the visit is {self.status.replace('_', ' ')}; no outcome expected")
+            return f"the visit is {self.status.replace('_', ' ')}; no outcome expected"
+        return ""
 
     @workflow.query(name=c.STATE_QUERY)
     def state(self) -> VisitState:

@@ -13,6 +13,8 @@ list of changes applied to both strategies:
     gls2                      second strategy replaced by guided local search
     ins2                      second strategy replaced by guided local search from the quick
                               insertion plan (what large days run)
+    pw:W                      ``solver.PRIORITY_WEIGHT`` (a visit's drop penalty is
+                              ``drop_penalty * (1 + W * priority)``)
 
     .venv/bin/python benchmarks/optimizer/field_day_variants.py sisr25/12 --seeds 1,2,3
 """
@@ -43,6 +45,9 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
         for part in variant.split("+"):
             name, _, arg = part.partition(":")
             if part in ("base", "gls2", "ins2"):
+                continue
+            if name == "pw":
+                solver.PRIORITY_WEIGHT = int(arg)
                 continue
             if name == "acc":
                 kw["acceptance"] = arg

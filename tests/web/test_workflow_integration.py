@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
@@ -30,6 +31,7 @@ from tests.workflows.support import (
 )
 from web.sale_start import pending_sale_ids, start_pending_workflows
 from workflows import contracts as c
+from workflows.client import WorkflowGateway
 
 DAY = PLAN_DAY.isoformat()
 
@@ -38,13 +40,15 @@ def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
-def report(client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str) -> list[str]:
+def report(
+    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = ""
+) -> list[str]:
     """Report a visit's outcome from the phone page; the messages the next page shows."""
     r = client.post(
         f"/me/visits/{visit_id}/outcome",
-        data={"csrf_token": csrf, "outcome": outcome, "note": note},
+        data={"csrf_token": csrf, "outcome": outcome, "note": note, "appointment": appointment},
     )
-    return flashes(client.get(r.location).get_data(True))
+    return flashes(client.get(r.location, follow_redirects=True).get_data(True))
 
 
 @asynccontextmanager
@@ -63,7 +67,8 @@ async def live_posventa(
             try:
                 yield env, cfg, app
             finally:
-                app.extensions["posventa.workflows"].close()
+                if gateway := app.extensions.get("posventa.workflows"):
+                    gateway.close()
 
 
 async def visit_awaiting_confirmation(
@@ -255,7 +260,7 @@ def test_dispatcher_decides_on_a_failed_visit_from_the_sale_page_and_the_api(
                     f"/sales/{sale_id}/visits/{visit_id}/decision",
                     data={"csrf_token": token, **data},
                 )
-                return flashes(client.get(r.location).get_data(True))
+                return flashes(client.get(r.location, follow_redirects=True).get_data(True))
 
             html = await asyncio.to_thread(page)
             assert f'id="decision-{first}"' in html and "call the customer" in html
@@ -332,5 +337,52 @@ def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and (visit.status, visit.needs_phone_call) == ("failed", True)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_a_report_sent_again_while_the_first_is_carried_out_counts_once(
+    pg_engine: Engine, settings: Settings
+) -> None:
+    """The visit table is locked (a slow database), so the technician's "customer absent" is
+    accepted but not finished in time; the phone sends the form again. Both answers say it is
+    being carried out, the customer is counted absent once, and the same form sent once the
+    database is back gets the first report's answer instead of a refusal."""
+    engine = pg_engine
+    world = make_world(engine)
+
+    async def scenario() -> None:
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            visit_id = await visit_awaiting_confirmation(env, cfg, world)
+            ana, office = app.test_client(), app.test_client()
+            csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+            office_csrf = await asyncio.to_thread(login, office, world.users["dispatcher"])
+            page = await asyncio.to_thread(lambda: ana.get(f"/me/?day={DAY}").get_data(True))
+            found = re.search(r'name="appointment" value="([^"]+)"', page)
+            assert found is not None, page
+            form = ("absent", "Nobody home", found.group(1))
+            gateway = WorkflowGateway(app.config["POSVENTA_SETTINGS"], timeout=3)
+            app.extensions["posventa.workflows"] = gateway
+            with engine.connect() as locker:
+                locker.execute(text("LOCK TABLE visit IN EXCLUSIVE MODE"))
+                for _ in range(2):
+                    said = await asyncio.to_thread(report, ana, csrf, visit_id, *form)
+                    assert any("still being carried out" in m for m in said), said
+                locker.rollback()
+            await wait_status(env.client, visit_id, "requested", timeout=30)
+            gateway.timeout = 30
+            said = await asyncio.to_thread(report, office, office_csrf, visit_id, *form)
+            assert f"Visit #{visit_id} reported." in said, said
+            state = await visit_state(env.client, visit_id)
+            assert (state["status"], state["absences"]) == ("requested", 1)
+            # a form with a made-up appointment is refused before reaching the workflow
+            r = await asyncio.to_thread(
+                lambda: office.post(
+                    f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": office_csrf, "outcome": "done", "appointment": "9 h"},
+                )
+            )
+            assert r.status_code == 400
 
     asyncio.run(scenario())

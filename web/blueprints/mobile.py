@@ -95,6 +95,17 @@ def today():  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
+def _is_appointment(value: str) -> bool:
+    """Empty (an older page) or the planned start the page showed, as ISO 8601."""
+    if not value:
+        return True
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) <= 40
+
+
 @bp.post("/visits/<int:visit_id>/outcome")
 @role_required()
 def outcome(visit_id: int):  # type: ignore[no-untyped-def]
@@ -110,7 +121,8 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
         closed = visit.status in (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
     result_kind = request.form.get("outcome", "")
     note = (request.form.get("note") or "").strip()
-    if result_kind not in OUTCOMES or len(note) > 2000:
+    appointment = request.form.get("appointment", "")
+    if result_kind not in OUTCOMES or len(note) > 2000 or not _is_appointment(appointment):
         abort(400)
     if closed:
         flash(_("This visit has already been reported."), "error")
@@ -120,7 +132,12 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
         try:
             result = workflows().report_outcome(
                 visit_id,
-                VisitOutcomeInput(outcome=result_kind, note=note, reported_by=current_user.email),
+                VisitOutcomeInput(
+                    outcome=result_kind,
+                    note=note,
+                    reported_by=current_user.email,
+                    report_ref=appointment,
+                ),
             )
         except gateway_errors() as exc:
             flash_workflow_error(exc)
