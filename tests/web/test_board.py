@@ -27,7 +27,7 @@ def flashes(html: str) -> list[str]:
 
 
 def test_board_shows_routes_unassigned_and_figures(client_for, world: World) -> None:
-    client, _ = client_for("dispatcher")
+    client, token = client_for("dispatcher")
     html = client.get(f"/board/{DAY}").get_data(as_text=True)
     ana, bea = str(world.staff["ana"]), str(world.staff["bea"])
     assert blocks(html) == [
@@ -45,6 +45,11 @@ def test_board_shows_routes_unassigned_and_figures(client_for, world: World) -> 
     assert re.search(r'id="fig-planned">2<', html)
     assert "0:35" in html and "15.0" in html
     assert re.search(r'id="fig-confirmed">0%<', html)
+    # each row counts its visits in words that agree with the number, in either language
+    assert html.count("<small>1 visit · ") == 2
+    client.post("/account/locale", data={"csrf_token": token, "locale": "es"})
+    spanish = client.get(f"/board/{DAY}").get_data(as_text=True)
+    assert spanish.count("<small>1 visita · ") == 2
 
 
 def test_board_figures_from_the_data(sqlite_engine: Engine, world: World) -> None:

@@ -158,7 +158,7 @@ def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filter
         assert first is not None and first.id is not None
         set_status(s, first.id, "failed", "workflow:visit", needs_phone_call=True)
     listing = client.get("/sales/").get_data(as_text=True)
-    assert "1 sales wait for your decision on a failed visit." in listing
+    assert "1 sale waits for your decision on a failed visit." in listing
     board = client.get(f"/board/{PLAN_DAY.isoformat()}").get_data(as_text=True)
     assert 'id="decisions"' in board and 'href="/sales/?decision=1"' in board
     waiting = client.get("/sales/?decision=1").get_data(as_text=True)
@@ -182,7 +182,7 @@ def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filter
         sale = s.get(Sale, world.sales[0])
         assert sale is not None
         sale.status = "cancelled"
-    assert "1 sales wait for your decision" in client.get("/sales/").get_data(as_text=True)
+    assert "1 sale waits for your decision" in client.get("/sales/").get_data(as_text=True)
     still = client.get("/sales/?decision=1").get_data(as_text=True)
     assert re.findall(r'href="/sales/(\d+)"', still) == [str(world.sales[1])]
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.db import session_scope
-from domain.models import Staff, StaffAbsence, Visit
-from tests.web.factories import World
+from domain.models import DailyPlan, PlanStatus, Staff, StaffAbsence, Visit
+from tests.web.factories import World, at
 
 
 def test_add_a_day_off_and_refuse_a_backwards_one(
@@ -123,3 +124,42 @@ def test_admin_issues_and_revokes_api_tokens(client_for, world: World) -> None:
     assert admin.get("/api/v1/sales", headers=headers).status_code == 401
     listing = admin.get("/admin/tokens").get_data(as_text=True)
     assert "ERP" in listing and raw.group(1) not in listing
+
+
+def test_phone_page_says_when_the_days_plan_is_not_approved_yet(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """A draft does not put visits on anyone's route: the technician is told the day is not
+    planned yet instead of "no visits", and told when an approved route is being changed."""
+    from tests.web.factories import PLAN_DAY
+
+    def note() -> str | None:
+        page = ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
+        found = re.search(r'id="plan-note">([^<]*)<', page)
+        return found.group(1).replace("&#39;", "'") if found else None
+
+    ana, _ = client_for("technician")
+    with session_scope(sqlite_engine) as s:  # the world's draft, before anyone approved it
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.planned_start, visit.assigned_staff_id = "requested", None, None
+    assert note() == (
+        "This day's plan is still a draft: your visits appear here once the office approves it."
+    )
+    with session_scope(sqlite_engine) as s:  # approved: the route, without a note
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.status = PlanStatus.APPROVED.value
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
+        visit.assigned_staff_id = world.staff["ana"]
+    assert note() is None
+    with session_scope(sqlite_engine) as s:  # re-optimized: a new draft waits for approval
+        s.add(DailyPlan(plan_date=PLAN_DAY, version=2, status=PlanStatus.DRAFT.value))
+    assert note() == (
+        "The office is reviewing changes to this day's plan: the route below may still change."
+    )
+    assert 'id="stop-' in ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
+    next_day = (PLAN_DAY + timedelta(days=1)).isoformat()
+    assert "No visits on this day." in ana.get(f"/me/?day={next_day}").get_data(as_text=True)

@@ -174,10 +174,10 @@ def test_sales_start_their_lifecycle_and_pending_starts_are_retried(
             page = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
             assert "its after-sales lifecycle has started" in page
             listing = await asyncio.to_thread(lambda: up.get("/sales/").get_data(True))
-            assert "1 sales are waiting for their lifecycle to start" in listing
+            assert "1 sale is waiting for its lifecycle to start" in listing
             r = await asyncio.to_thread(up.post, "/sales/start-pending", data={"csrf_token": csrf})
             listing = await asyncio.to_thread(lambda: up.get(r.location).get_data(True))
-            assert "1 lifecycles started." in flashes(listing)
+            assert "1 lifecycle started." in flashes(listing)
             gateway = app.extensions["posventa.workflows"]
             assert await asyncio.to_thread(start_pending_workflows, engine, gateway) == 0
             for sale_id in (fresh, waiting):

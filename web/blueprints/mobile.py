@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from domain.models import Customer, Sale, Staff, Visit, VisitStatus
 from web.auth import current_user, role_required
+from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id
@@ -88,8 +89,13 @@ def today():  # type: ignore[no-untyped-def]
         if member is None:
             abort(404)
         stops = route_for(s, staff_id, day, tz)
+        plans = plans_for_day(s, day)
+    # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
+    draft = awaits_approval(plans)
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day,
+        draft_only=draft and approved_plan(plans) is None,
+        draft_changes=draft and approved_plan(plans) is not None,
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
     )  # fmt: skip

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
@@ -130,10 +131,12 @@ def start_pending():  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
         left = len(pending_sale_ids(s))
     if left:
-        flash(_("%(n)d lifecycles started; %(left)d still waiting for Temporal.", n=started,
-                left=left), "error")  # fmt: skip
+        flash(ngettext("%(num)d lifecycle started; still waiting for Temporal: %(left)d.",
+                       "%(num)d lifecycles started; still waiting for Temporal: %(left)d.",
+                       started, left=left), "error")  # fmt: skip
     else:
-        flash(_("%(n)d lifecycles started.", n=started), "success")
+        flash(ngettext("%(num)d lifecycle started.", "%(num)d lifecycles started.", started),
+              "success")  # fmt: skip
     return redirect(url_for("sales.index"))
 
 
@@ -207,12 +210,12 @@ def import_csv():  # type: ignore[no-untyped-def]
                         not start_sale_workflow(engine(), workflows(), sid, current_user.email)
                         for sid in sale_ids
                     )
-                    flash(_("%(n)d sales imported.", n=len(sale_ids)), "success")
+                    flash(ngettext("%(num)d sale imported.", "%(num)d sales imported.",
+                                   len(sale_ids)), "success")  # fmt: skip
                     if pending:
-                        flash(
-                            _("%(n)d lifecycles will start when Temporal is back.", n=pending),
-                            "error",
-                        )
+                        flash(ngettext("%(num)d lifecycle will start when Temporal is back.",
+                                       "%(num)d lifecycles will start when Temporal is back.",
+                                       pending), "error")  # fmt: skip
                     return redirect(url_for("sales.index"))
     return render_template("sales/import.html", problems=problems), (422 if problems else 200)
 
