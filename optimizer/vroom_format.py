@@ -4,9 +4,11 @@ Supported input: ``jobs`` (``id``, ``location`` [lon, lat] or ``location_index``
 ``setup``, ``delivery``/``pickup``/``amount`` (one dimension), ``skills``, ``priority``,
 ``time_windows``), ``vehicles`` (``id``, ``start``/``start_index``, ``end``/``end_index``,
 ``capacity`` (one dimension), ``skills``, ``time_window``, ``breaks`` with ``id``, ``time_windows``
-and ``service``, ``max_travel_time`` is not supported), ``matrices.<profile>.durations`` /
-``distances`` (or the legacy top-level ``matrix``). Shipments are refused with a clear error.
-A vehicle without ``end`` returns to its start (VROOM would end at its last job).
+(slots for the break's start, as in VROOM) and ``service``, ``max_travel_time`` is not
+supported), ``matrices.<profile>.durations`` / ``distances`` (or the legacy top-level
+``matrix``). Shipments are refused with a clear error. A vehicle without ``end`` returns to its
+start (VROOM would end at its last job); a job's ``setup`` is always added to its service (VROOM
+adds it only when arriving from another location).
 
 Output: ``code``, ``summary`` (cost, routes, unassigned, service, duration, waiting_time, priority,
 distance), ``unassigned`` (id, type, location, plus ``reason``/``reason_code``), ``routes`` with
@@ -118,9 +120,14 @@ def to_problem(data: dict[str, Any]) -> Problem:
         tw = veh.get("time_window") or [0, HORIZON]
         breaks = []
         for b in veh.get("breaks") or []:
-            bw = _windows(b.get("time_windows"), f"{what}.breaks") or (TimeWindow(0, HORIZON),)
             try:
-                breaks.append(Break(duration=int(b.get("service", 0)), windows=bw, id=str(b["id"])))
+                duration = int(b.get("service", 0))
+                # VROOM's windows bound the break's start; posventa's hold the whole break
+                bw = tuple(
+                    TimeWindow(w.start, w.end + duration)
+                    for w in _windows(b.get("time_windows"), f"{what}.breaks")
+                ) or (TimeWindow(0, HORIZON),)
+                breaks.append(Break(duration=duration, windows=bw, id=str(b["id"])))
             except (KeyError, ValueError) as exc:
                 raise VroomInputError(f"{what}.breaks: {exc}") from exc
         cap = veh.get("capacity")

@@ -68,13 +68,38 @@ def test_vroom_format(tmp_path):
     steps = routes[1]["steps"]
     assert steps[0]["type"] == "start" and steps[-1]["type"] == "end"
     [brk] = [s for s in steps if s["type"] == "break"]
-    assert brk["id"] == 7 and 10000 <= brk["arrival"] <= 20000 - 1800
+    assert brk["id"] == 7 and 10000 <= brk["arrival"] <= 20000
     job10 = next(s for s in steps if s.get("id") == 10)
     assert job10["arrival"] <= 5000
     arrivals = [s["arrival"] for s in steps]
     assert arrivals == sorted(arrivals)
     assert out["summary"]["unassigned"] == 1 and out["summary"]["routes"] == 2
     assert out["summary"]["duration"] == sum(r["duration"] for r in out["routes"])
+
+
+def test_vroom_break_windows_bound_the_break_start(tmp_path):
+    """VROOM's break ``time_windows`` are "valid slots for break start": a job that fills the
+    window until its last second leaves the break to start right at its end."""
+    data = {
+        "vehicles": [
+            {
+                "id": 1, "start_index": 0, "end_index": 0, "time_window": [0, 40000],
+                "breaks": [{"id": 7, "time_windows": [[10000, 20000]], "service": 1800}],
+            }
+        ],
+        "jobs": [
+            {"id": 10, "location_index": 1, "service": 10000, "time_windows": [[10000, 10000]]}
+        ],
+        "matrices": {"car": {"durations": [[0, 0], [0, 0]]}},
+    }  # fmt: skip
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data))
+    result = _run(["--format", "vroom", str(path), "--seconds", "1", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["unassigned"] == []
+    steps = {s["type"]: s for s in out["routes"][0]["steps"]}
+    assert (steps["job"]["arrival"], steps["break"]["arrival"]) == (10000, 20000)
 
 
 def test_vroom_format_with_coordinates(tmp_path):
