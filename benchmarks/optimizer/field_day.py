@@ -37,6 +37,8 @@ from optimizer.travel import HaversineProvider  # noqa: E402
 from optimizer.vroom_format import to_output, to_problem  # noqa: E402
 
 H = 3600
+LUNCH = 45 * 60
+LUNCH_LAST_START = int(14.5 * H) - LUNCH
 CENTRE = (40.42, -3.70)
 
 
@@ -64,8 +66,9 @@ def generate(seed: int, n_staff: int = 25, n_visits: int = 180, radius_km: float
                 "end_index": k,
                 "skills": skills,
                 "time_window": [start * H, (start + 9) * H],
+                # lunch: 45 min taken within 12:00-14:30 (VROOM's window bounds the start)
                 "breaks": [
-                    {"id": 1000 + k, "time_windows": [[12 * H, int(14.5 * H)]], "service": 45 * 60}
+                    {"id": 1000 + k, "time_windows": [[12 * H, LUNCH_LAST_START]], "service": LUNCH}
                 ],
             }
         )
