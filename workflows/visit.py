@@ -296,8 +296,8 @@ class VisitWorkflow:
     async def report_outcome(self, data: c.VisitOutcomeInput) -> c.VisitOutcomeResult:
         async with self.lock:
             # the validator ran before an earlier report that held the lock had finished
-            if self._outcome_refusal() and workflow.patched(ONE_OUTCOME_PATCH):
-                raise ApplicationError(self._outcome_refusal(), non_retryable=True)
+            if (refusal := self._outcome_refusal()) and workflow.patched(ONE_OUTCOME_PATCH):
+                raise ApplicationError(refusal, non_retryable=True)
             note = data.note or None
             if data.outcome in ("done", "follow_up"):
                 await self._set_status("completed", note=note)

@@ -91,11 +91,10 @@ def today():  # type: ignore[no-untyped-def]
         stops = route_for(s, staff_id, day, tz)
         plans = plans_for_day(s, day)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
-    draft = awaits_approval(plans)
+    draft, approved = awaits_approval(plans), approved_plan(plans) is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day,
-        draft_only=draft and approved_plan(plans) is None,
-        draft_changes=draft and approved_plan(plans) is not None,
+        draft_only=draft and not approved, draft_changes=draft and approved,
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
     )  # fmt: skip
