@@ -39,15 +39,17 @@ from optimizer.solver import Strategy  # noqa: E402
 
 def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]:
     """``strategies`` with the changes ``variant`` names (see the module docstring)."""
+    parts = variant.split("+")
+    for part in parts:  # the objective's weight is one for all strategies
+        name, _, arg = part.partition(":")
+        if name == "pw":
+            solver.PRIORITY_WEIGHT = int(arg)
     changed = []
     for k, s in enumerate(strategies):
         kw: dict[str, object] = {}
-        for part in variant.split("+"):
+        for part in parts:
             name, _, arg = part.partition(":")
-            if part in ("base", "gls2", "ins2"):
-                continue
-            if name == "pw":
-                solver.PRIORITY_WEIGHT = int(arg)
+            if part in ("base", "gls2", "ins2") or name == "pw":
                 continue
             if name == "acc":
                 kw["acceptance"] = arg
@@ -61,9 +63,9 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
             else:
                 raise SystemExit(f"unknown change {part!r}")
         changed.append(dataclasses.replace(s, **kw))
-    if "gls2" in variant.split("+"):
+    if "gls2" in parts:
         changed[1:] = [solver.GLS_FALLBACK_FIELD]
-    if "ins2" in variant.split("+"):
+    if "ins2" in parts:
         changed[1:] = [solver.INSERTION_GLS]
     return tuple(changed)
 
