@@ -548,6 +548,9 @@ class Strategy:
     neighbors_ratio: float | None = None  # operators look at this share of nearest neighbours
     recreate: str = "LOCAL_CHEAPEST_INSERTION"  # ILS: how removed visits are put back
     acceptance: str = "simulated_annealing"  # ILS: "simulated_annealing" or "greedy_descent"
+    # ILS simulated annealing: (initial, final) temperature as fractions of the mean arc cost;
+    # None: OR-Tools' automatic temperatures (0.1 and 0.001 of it)
+    temperatures: tuple[float, float] | None = None
     max_string: int = 10  # SISR: longest string removed from one route
     recreate_order: tuple[str, ...] = ()  # ILS local cheapest insertion: order of re-insertion
     from_insertion_plan: bool = False  # start from optimizer.insertion's plan, not first_solution
@@ -579,11 +582,16 @@ STRATEGIES = (
 )
 # Field-service days (objective "travel_time", optional visits with priorities), measured with
 # benchmarks/optimizer/field_day.py (BENCHMARKS.md): iterated local search from parallel cheapest
-# insertion, short strings ruined, a perturbed plan kept only when it is better (greedy
-# acceptance beat simulated annealing here); the two processes ruin 15 resp. 8 visits. Removed
-# visits go back highest penalty per capable staff member first (high priority, rare skills):
-# at least VROOM's priority on 8 of 9 seeded days, 5 with the default order (allowed staff first).
+# insertion, short strings ruined; the two processes ruin 15 resp. 8 visits. Removed visits go
+# back highest penalty per capable staff member first (high priority, rare skills): at least
+# VROOM's priority on 8 of 9 seeded days, 5 with the default order (allowed staff first). A
+# perturbed plan is kept by simulated annealing at a low temperature, from 1/125 of the mean
+# arc cost down to 1/100 of that: plans of equal cost and slightly longer drives are taken,
+# never a lost visit (a drop penalty is 27 mean arcs and more on field days). OR-Tools'
+# automatic temperatures (12 times higher) and greedy acceptance (equal plans refused) both did
+# worse (BENCHMARKS.md (b)).
 RECREATE_ORDER = ("PENALTY_OVER_ALLOWED_VEHICLES_RATIO",)
+FIELD_TEMPERATURES = (0.008, 0.00008)
 FIELD_STRATEGIES = (
     Strategy(
         "pci+ils-sisr15",
@@ -592,7 +600,8 @@ FIELD_STRATEGIES = (
         "sisr",
         15,
         operators_off=ILS_OPERATORS_OFF,
-        acceptance="greedy_descent",
+        acceptance="simulated_annealing",
+        temperatures=FIELD_TEMPERATURES,
         max_string=5,
         recreate_order=RECREATE_ORDER,
     ),
@@ -603,7 +612,8 @@ FIELD_STRATEGIES = (
         "sisr",
         8,
         operators_off=ILS_OPERATORS_OFF,
-        acceptance="greedy_descent",
+        acceptance="simulated_annealing",
+        temperatures=FIELD_TEMPERATURES,
         max_string=5,
         recreate_order=RECREATE_ORDER,
     ),
@@ -745,7 +755,11 @@ def _build(c: _Compiled):
 
 
 def _search_parameters(
-    strategy: Strategy, seconds: float, params: SolveParams, first_solution: str | None = None
+    strategy: Strategy,
+    seconds: float,
+    params: SolveParams,
+    first_solution: str | None = None,
+    mean_arc_cost: float = 0.0,
 ):
     sp = pywrapcp.DefaultRoutingSearchParameters()
     fs = params.first_solution or first_solution or strategy.first_solution
@@ -785,7 +799,12 @@ def _search_parameters(
         else:
             sa = ils.reference_solution_acceptance_strategy.simulated_annealing
             sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
-            sa.automatic_temperatures = True
+            if strategy.temperatures is None or not mean_arc_cost:
+                sa.automatic_temperatures = True
+            else:
+                sa.automatic_temperatures = False
+                sa.initial_temperature = strategy.temperatures[0] * mean_arc_cost
+                sa.final_temperature = strategy.temperatures[1] * mean_arc_cost
         ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
     else:
         sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta)
@@ -828,6 +847,15 @@ def _run_search(
     return best
 
 
+def _mean_arc_cost(c: _Compiled) -> float:
+    """The mean cost of an arc between two places of the day, over the staff, in the
+    objective's units: the scale of simulated annealing's temperatures."""
+    dur = np.array(c.dur, dtype=np.int64)
+    dist = np.array(c.dist, dtype=np.int64)
+    means = {key: float(arc_cost_matrix(dur, dist, key).mean()) for key in set(c.arc_costs)}
+    return sum(means[key] for key in c.arc_costs) / max(1, len(c.arc_costs))
+
+
 def _solve(routing: Any, sp: Any) -> Any:
     """Run the search ``sp`` describes: iterated local search has its own entry point."""
     if sp.use_iterated_local_search and sp.solution_limit != 1:
@@ -849,7 +877,8 @@ def _one_search(
         assignment = _improve_insertion_plan(c, strategy, deadline, params, manager, routing)
     else:
         remaining = deadline - time.time()
-        sp = _search_parameters(strategy, max(0.05, remaining), params, first_solution)
+        scale = _mean_arc_cost(c) if strategy.temperatures is not None else 0.0
+        sp = _search_parameters(strategy, max(0.05, remaining), params, first_solution, scale)
         if first_only:
             sp.solution_limit = 1
         assignment = _solve(routing, sp)

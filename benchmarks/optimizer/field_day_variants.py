@@ -7,9 +7,12 @@ list of changes applied to both strategies:
 
     base                      the strategies as they are
     acc:simulated_annealing   ILS acceptance
+    sa:F0/F1                  simulated annealing from temperature F0 down to F1 times the
+                              mean arc cost (OR-Tools' automatic temperatures: 0.1/0.001)
     sisr25/12                 SISR ruin sizes (first strategy / second strategy)
     str:10                    longest string SISR removes
     on:OP1,OP2                local-search operators switched back on
+    off:OP1,OP2               further local-search operators switched off
     gls2                      second strategy replaced by guided local search
     ins2                      second strategy replaced by guided local search from the quick
                               insertion plan (what large days run)
@@ -53,13 +56,20 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
                 continue
             if name == "acc":
                 kw["acceptance"] = arg
+            elif name == "sa":
+                t0, t1 = (float(x) for x in arg.split("/"))
+                kw["acceptance"] = "simulated_annealing"
+                kw["temperatures"] = (t0, t1)
             elif part.startswith("sisr"):
                 sizes = [int(x) for x in part[4:].split("/")]
                 kw["ruin_size"] = sizes[min(k, len(sizes) - 1)]
             elif name == "str":
                 kw["max_string"] = int(arg)
+            elif name == "off":
+                kw["operators_off"] = (*kw.get("operators_off", s.operators_off), *arg.split(","))
             elif name == "on":
-                kw["operators_off"] = tuple(o for o in s.operators_off if o not in arg.split(","))
+                off = kw.get("operators_off", s.operators_off)
+                kw["operators_off"] = tuple(o for o in off if o not in arg.split(","))
             else:
                 raise SystemExit(f"unknown change {part!r}")
         changed.append(dataclasses.replace(s, **kw))

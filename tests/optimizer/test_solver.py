@@ -477,6 +477,28 @@ def test_field_search_puts_removed_visits_back_by_penalty_per_capable_staff_memb
     ]
 
 
+def test_field_search_anneals_at_a_temperature_scaled_to_the_day_s_arcs():
+    # simulated annealing's temperatures are fractions of the mean arc cost, so a day twice as
+    # spread out (or costed in cents rather than seconds) is annealed alike
+    small = problem([staff("ana", start=0)], [visit(1, 1), visit(2, 2)])
+    wide = problem([staff("ana", start=0)], [visit(1, 2), visit(2, 4)])
+    temps = []
+    for p in (small, wide):
+        c = solver_module._prepare(p, solver_module.SolveParams(), None).compiled
+        scale = solver_module._mean_arc_cost(c)
+        sp = solver_module._search_parameters(
+            solver_module.FIELD_STRATEGIES[0], 1.0, solver_module.SolveParams(), None, scale
+        )
+        sa = sp.iterated_local_search_parameters.reference_solution_acceptance_strategy
+        assert not sa.simulated_annealing.automatic_temperatures
+        temps.append(
+            (sa.simulated_annealing.initial_temperature, sa.simulated_annealing.final_temperature)
+        )
+        assert temps[-1][0] == pytest.approx(solver_module.FIELD_TEMPERATURES[0] * scale)
+        assert temps[-1][1] == pytest.approx(solver_module.FIELD_TEMPERATURES[1] * scale)
+    assert temps[1][0] > temps[0][0] > 0
+
+
 def test_field_search_with_workers_keeps_the_urgent_visits_of_an_overbooked_day():
     # 2 staff, 12 two-hour visits: 8 fit; the 4 urgent ones (two needing the rare
     # skill only ana has) are all served, by iterated local search in the worker processes
