@@ -81,6 +81,7 @@ class SaleLifecycle:
         self.survey = ""
         self.survey_score: int | None = None
         self.survey_comment: str | None = None
+        self.survey_lock = asyncio.Lock()  # one answer recorded at a time, in arrival order
         self.visits_started = 0
         self.failed: dict[int, str] = {}  # failed visits awaiting the dispatcher: id -> kind
         self.decisions: dict[int, c.FailedVisitDecisionInput] = {}
@@ -343,17 +344,23 @@ class SaleLifecycle:
 
     @workflow.update(name=c.SURVEY_ANSWER_UPDATE)
     async def survey_answer(self, data: c.SurveyAnswerInput) -> c.SurveyAnswerResult:
-        score = data.score if self.survey == "awaiting_score" else None
-        comment = (data.comment or "").strip() or None
-        await workflow.execute_activity_method(
-            SaleActivities.record_survey,
-            SurveyIn(self.sale_id, score=score, comment=comment, actor=self._actor()),
-            **options.DB,
-        )
-        if score is not None:
-            self.survey_score = score
-        if comment is not None:
-            self.survey_comment = comment
+        async with self.survey_lock:
+            # Two replies at once (the customer sends "5", then "4"): both passed the validator
+            # before either was recorded; the first score counts, the later one is not stored
+            # over it, so the database and the workflow keep the same score.
+            taking_score = self.survey == "awaiting_score" and self.survey_score is None
+            score = data.score if taking_score else None
+            comment = (data.comment or "").strip() or None
+            if score is not None or comment is not None:
+                await workflow.execute_activity_method(
+                    SaleActivities.record_survey,
+                    SurveyIn(self.sale_id, score=score, comment=comment, actor=self._actor()),
+                    **options.DB,
+                )
+            if score is not None:
+                self.survey_score = score
+            if comment is not None:
+                self.survey_comment = comment
         return c.SurveyAnswerResult(accepted=True, wants_comment=comment is None)
 
     @survey_answer.validator

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.db import session_scope
-from domain.models import Sale, SurveyAnswer, Visit
+from domain.models import AuditEntry, Sale, SurveyAnswer, Visit
 from posventa.config import Settings
 from tests.workflows.support import (
     Driver,
@@ -134,6 +134,51 @@ def test_faults_under_and_out_of_warranty_then_a_return_cancels_every_pending_vi
         assert visits == {install: "cancelled", first.visit_id: "cancelled"}  # records kept
         # the customer had been asked to confirm the installation: told it is off
         assert len(sms_rows(sqlite_engine, template="visit_cancelled")) == 1
+
+    asyncio.run(scenario())
+
+
+def test_two_survey_scores_at_once_record_one_score_in_both_places(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    """The customer sends "2" and then "5" before the first is stored: the first score counts,
+    once, and the database and the workflow hold the same one."""
+
+    async def scenario() -> None:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path
+        ) as env:
+            ids = make_company(
+                sqlite_engine, sold_on=await _today(env), trainings=0, interval_days=None
+            )
+            async with running_worker(env.client, wf_settings, sqlite_engine):
+                handle = await start_sale(env.client, wf_settings, ids["sale"])
+                driver = Driver(env, sqlite_engine, ids["staff"], answer_survey=False)
+                while not sms_rows(sqlite_engine, template="survey_request"):
+                    if not await driver.act(ids["sale"]):
+                        await asyncio.sleep(0.05)
+                replies = await asyncio.gather(
+                    *(
+                        handle.execute_update(
+                            c.SURVEY_ANSWER_UPDATE,
+                            c.SurveyAnswerInput(score=n),
+                            result_type=c.SurveyAnswerResult,
+                        )
+                        for n in (2, 5)
+                    ),
+                    return_exceptions=True,
+                )
+                state = await handle.query(c.STATE_QUERY, result_type=dict)
+        # the second is refused if the first was stored before it arrived, else taken as noise
+        assert any(isinstance(r, c.SurveyAnswerResult) for r in replies)
+        for r in replies:
+            assert isinstance(r, c.SurveyAnswerResult | WorkflowUpdateFailedError), r
+        with session_scope(sqlite_engine) as s:
+            answer = s.exec(select(SurveyAnswer)).one()
+            recorded = s.exec(select(AuditEntry).where(AuditEntry.action == "sale.survey")).all()
+        assert len(recorded) == 1
+        assert answer.score == state["survey_score"] == recorded[0].details["score"]
+        assert answer.score in (2, 5)
 
     asyncio.run(scenario())
 
