@@ -552,6 +552,9 @@ class Strategy:
     # None: OR-Tools' automatic temperatures (0.1 and 0.001 of it)
     temperatures: tuple[float, float] | None = None
     max_string: int = 10  # SISR: longest string removed from one route
+    bypass_factor: float = 0.01  # SISR: chance of keeping a visit inside a removed string
+    ruin_neighbors: int = 100  # ruin: nearest visits among which the ruined routes are chosen
+    random_walk: int = 0  # ILS: also ruin by a random walk of this many visits (drawn in turn)
     recreate_order: tuple[str, ...] = ()  # ILS local cheapest insertion: order of re-insertion
     from_insertion_plan: bool = False  # start from optimizer.insertion's plan, not first_solution
 
@@ -780,9 +783,12 @@ def _search_parameters(
         if strategy.ruin == "sisr":
             ruin.sisr.max_removed_sequence_size = strategy.max_string
             ruin.sisr.avg_num_removed_visits = strategy.ruin_size
-            ruin.sisr.bypass_factor = 0.01
+            ruin.sisr.bypass_factor = strategy.bypass_factor
         else:
             ruin.spatially_close_routes.num_ruined_routes = strategy.ruin_size
+        if strategy.random_walk:
+            rr.ruin_strategies.add().random_walk.num_removed_visits = strategy.random_walk
+        rr.route_selection_max_neighbors = strategy.ruin_neighbors
         rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
         rr.recreate_strategy.heuristic = getattr(
             routing_enums_pb2.FirstSolutionStrategy, strategy.recreate

@@ -11,6 +11,10 @@ list of changes applied to both strategies:
                               mean arc cost (OR-Tools' automatic temperatures: 0.1/0.001)
     sisr25/12                 SISR ruin sizes (first strategy / second strategy)
     str:10                    longest string SISR removes
+    nb:N[/M]                  ruined routes chosen among the N nearest visits (default 100;
+                              first strategy / second strategy)
+    rw:N                      a random-walk ruin of N visits drawn in turn with SISR
+    bypass:F                  SISR's bypass factor (default 0.01)
     on:OP1,OP2                local-search operators switched back on
     off:OP1,OP2               further local-search operators switched off
     gls2                      second strategy replaced by guided local search
@@ -65,6 +69,13 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
                 kw["ruin_size"] = sizes[min(k, len(sizes) - 1)]
             elif name == "str":
                 kw["max_string"] = int(arg)
+            elif name == "nb":
+                sizes = [int(x) for x in arg.split("/")]
+                kw["ruin_neighbors"] = sizes[min(k, len(sizes) - 1)]
+            elif name == "rw":
+                kw["random_walk"] = int(arg)
+            elif name == "bypass":
+                kw["bypass_factor"] = float(arg)
             elif name == "off":
                 kw["operators_off"] = (*kw.get("operators_off", s.operators_off), *arg.split(","))
             elif name == "on":

@@ -499,6 +499,27 @@ def test_field_search_anneals_at_a_temperature_scaled_to_the_day_s_arcs():
     assert temps[1][0] > temps[0][0] > 0
 
 
+def test_ruin_settings_of_a_strategy_reach_the_iterated_local_search():
+    # the knobs field_day_variants.py measures: the defaults are OR-Tools' SISR alone, picking
+    # ruined routes among the 100 nearest visits
+    params = solver_module.SolveParams()
+    default = solver_module._search_parameters(solver_module.FIELD_STRATEGIES[0], 1.0, params)
+    rr = default.iterated_local_search_parameters.ruin_recreate_parameters
+    assert [r.WhichOneof("strategy") for r in rr.ruin_strategies] == ["sisr"]
+    assert rr.route_selection_max_neighbors == 100
+    assert rr.ruin_strategies[0].sisr.bypass_factor == pytest.approx(0.01)
+    varied = dataclasses.replace(
+        solver_module.FIELD_STRATEGIES[0], random_walk=10, ruin_neighbors=30, bypass_factor=0.1
+    )
+    rr = solver_module._search_parameters(
+        varied, 1.0, params
+    ).iterated_local_search_parameters.ruin_recreate_parameters
+    assert [r.WhichOneof("strategy") for r in rr.ruin_strategies] == ["sisr", "random_walk"]
+    assert rr.ruin_strategies[1].random_walk.num_removed_visits == 10
+    assert rr.route_selection_max_neighbors == 30
+    assert rr.ruin_strategies[0].sisr.bypass_factor == pytest.approx(0.1)
+
+
 def test_field_search_with_workers_keeps_the_urgent_visits_of_an_overbooked_day():
     # 2 staff, 12 two-hour visits: 8 fit; the 4 urgent ones (two needing the rare
     # skill only ana has) are all served, by iterated local search in the worker processes
