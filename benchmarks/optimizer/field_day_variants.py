@@ -17,6 +17,7 @@ list of changes applied to both strategies:
     bypass:F                  SISR's bypass factor (default 0.01)
     on:OP1,OP2                local-search operators switched back on
     off:OP1,OP2               further local-search operators switched off
+    plus:OP1,OP2              local-search operators that are off by default switched on
     gls2                      second strategy replaced by guided local search
     ins2                      second strategy replaced by guided local search from the quick
                               insertion plan (what large days run)
@@ -78,6 +79,8 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
                 kw["bypass_factor"] = float(arg)
             elif name == "off":
                 kw["operators_off"] = (*kw.get("operators_off", s.operators_off), *arg.split(","))
+            elif name == "plus":
+                kw["operators"] = (*kw.get("operators", s.operators), *arg.split(","))
             elif name == "on":
                 off = kw.get("operators_off", s.operators_off)
                 kw["operators_off"] = tuple(o for o in off if o not in arg.split(","))
