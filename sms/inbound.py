@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.db import session_scope
-from domain.models import Customer, SmsDirection, SmsMessage
+from domain.models import Customer, SmsDirection, SmsMessage, SurveyAnswer
 from domain.schemas import normalize_phone
 from domain.types import utcnow
 from domain.visits import flag_phone_call
@@ -288,6 +288,11 @@ class InboundPipeline:
         message_id = msg.id
         context = context_for_template(msg.template)
         parsed = parse_reply(msg.body, context)
+        if parsed.kind is ReplyKind.UNKNOWN and context is Context.SURVEY_SCORE:
+            if self._survey_scored(msg.sale_id, session):
+                # the comment, sent right after the score, before the comment request went out
+                context = Context.SURVEY_COMMENT
+                parsed = parse_reply(msg.body, context)
         reply = _Replier(self.messenger, msg, locale, session)
         provider_answers = self.messenger.gateway.answers_reserved_keywords and (
             parsed.keyword in TWILIO_RESERVED
@@ -319,6 +324,18 @@ class InboundPipeline:
         if parsed.kind in (ReplyKind.SURVEY_SCORE, ReplyKind.SURVEY_COMMENT) and msg.sale_id:
             return None if session is not None else self._survey_answer(msg, parsed)
         return HandOff(message_id, "help", reply.send(HELP_FOR_CONTEXT[context]))
+
+    def _survey_scored(self, sale_id: int | None, session: Session | None) -> bool:
+        """Whether the sale's survey has its score already."""
+        if sale_id is None:
+            return False
+        query = select(SurveyAnswer.id).where(
+            SurveyAnswer.sale_id == sale_id, col(SurveyAnswer.score).is_not(None)
+        )
+        if session is not None:
+            return session.exec(query).first() is not None
+        with session_scope(self.engine) as own:
+            return own.exec(query).first() is not None
 
     def _visit_reply(self, msg: SmsMessage, parsed: ParsedReply, reply: _Replier) -> HandOff:
         assert msg.id is not None and msg.visit_id is not None

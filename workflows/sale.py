@@ -366,6 +366,9 @@ class SaleLifecycle:
     @survey_answer.validator
     def validate_survey(self, data: c.SurveyAnswerInput) -> None:
         if self.survey == "awaiting_score":
+            scored = self.survey_score is not None or self.survey_lock.locked()
+            if scored and data.score is None and (data.comment or "").strip():
+                return  # the comment, sent before the score's reply asked for it
             if data.score is None or not 1 <= data.score <= 5:
                 raise ValueError("answer with a score from 1 to 5")
         elif self.survey == "awaiting_comment":

@@ -3,6 +3,7 @@ from sqlmodel import Session
 
 from calendars.tokens import visit_for_customer_token
 from domain.db import session_scope
+from domain.lifecycle import record_survey
 from domain.models import Customer, Visit
 from sms.inbound import InboundPipeline, InboundSms
 from tests.sms.conftest import RecordingWorkflows, make_company, messages
@@ -180,6 +181,27 @@ def test_survey_score_then_comment(engine, company, messenger, pipeline, workflo
     workflows.raise_error = WorkflowRejected("no survey is waiting for an answer")
     _, handoff = pipeline.receive_and_hand_off(sms("more words", sid="SM3"))
     assert handoff.action == "survey_answer:rejected"
+
+
+def test_a_comment_sent_right_after_the_score_is_taken_as_the_comment(
+    engine, company, messenger, pipeline, workflows
+):
+    # "5", then "Muy buen servicio" before the comment request goes out: the second message
+    # still answers the survey request, but the score is in, so it is the comment
+    messenger.send_for_sale(company.sale_id, "survey_request", "survey")
+    _, handoff = pipeline.receive_and_hand_off(sms("Muy buen servicio", sid="SM0"))
+    assert workflows.surveys == []  # no score yet: the survey help, as before
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "help_survey"
+    pipeline.receive_and_hand_off(sms("5"))
+    with session_scope(engine) as s:  # what the sale workflow's activity stores
+        record_survey(s, company.sale_id, 5, None, "workflow:sale")
+    _, handoff = pipeline.receive_and_hand_off(sms("Muy buen servicio", sid="SM2"))
+    assert [(a.score, a.comment) for _, a in workflows.surveys] == [
+        (5, None),
+        (None, "Muy buen servicio"),
+    ]
+    assert handoff.action == "survey_answer:survey_comment"
+    assert handoff.reply_message_id is None
 
 
 def test_each_customer_is_answered_in_their_conversation(

@@ -232,3 +232,26 @@ def test_fault_after_the_warranty_is_billable_and_a_silent_survey_is_given_up(
         assert kinds == [("installation", "completed"), ("repair", "completed")]
 
     asyncio.run(scenario())
+
+
+def test_a_comment_is_taken_before_its_request_only_once_the_score_is_in() -> None:
+    # the validator alone (the race it covers cannot be timed on a server): a comment that
+    # overtakes the comment request is accepted once a score is in or being recorded
+    from workflows.sale import SaleLifecycle
+
+    sale = SaleLifecycle()
+    sale.survey = "awaiting_score"
+    comment = c.SurveyAnswerInput(comment="Muy buen servicio")
+    with pytest.raises(ValueError, match="score from 1 to 5"):
+        sale.validate_survey(comment)
+    sale.survey_score = 5
+    sale.validate_survey(comment)
+    with pytest.raises(ValueError, match="score from 1 to 5"):
+        sale.validate_survey(c.SurveyAnswerInput(comment="  "))
+    sale.survey_score = None
+
+    async def while_a_score_is_recorded() -> None:
+        async with sale.survey_lock:
+            sale.validate_survey(comment)
+
+    asyncio.run(while_a_score_is_recorded())
