@@ -342,6 +342,43 @@ def test_technician_reporting_the_last_absence_is_told_the_office_will_call(
 
 
 @pytest.mark.slow
+def test_a_report_of_absence_sent_again_is_answered_not_a_404(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """A first absence puts the visit back into the pool, off Ana's route; the phone sends
+    the form again (reload, back button): she is told it was reported, and another
+    technician's form for it still finds nothing."""
+    engine = sqlite_engine
+    world = make_world(engine)
+
+    async def scenario() -> None:
+        async with live_posventa(settings, engine) as (env, cfg, app):
+            visit_id = await visit_awaiting_confirmation(env, cfg, world)
+            ana = app.test_client()
+            csrf = await asyncio.to_thread(login, ana, world.users["technician"])
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "absent", "Nobody home")
+            assert f"Visit #{visit_id} reported." in said, said
+            with Session(engine) as s:
+                visit = s.get(Visit, visit_id)
+                assert visit is not None and visit.assigned_staff_id is None
+            said = await asyncio.to_thread(report, ana, csrf, visit_id, "absent", "Nobody home")
+            assert "This visit has already been reported." in said, said
+            state = await visit_state(env.client, visit_id)
+            assert (state["status"], state["absences"]) == ("requested", 1)
+            bea = app.test_client()
+            bea_csrf = await asyncio.to_thread(login, bea, world.users["trainer"])
+            r = await asyncio.to_thread(
+                lambda: bea.post(
+                    f"/me/visits/{visit_id}/outcome",
+                    data={"csrf_token": bea_csrf, "outcome": "absent", "note": "x"},
+                )
+            )
+            assert r.status_code == 404
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
 def test_a_report_sent_again_while_the_first_is_carried_out_counts_once(
     pg_engine: Engine, settings: Settings
 ) -> None:

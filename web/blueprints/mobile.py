@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
@@ -23,6 +23,8 @@ from web.params import db_id
 bp = Blueprint("mobile", __name__, url_prefix="/me")
 
 OUTCOMES = ("done", "follow_up", "absent")
+REPORTED_KEY = "reported_visits"  # the visits this browser reported lately (session cookie)
+REPORTED_KEPT = 20
 ROUTE_STATUSES = (
     VisitStatus.PLANNED,
     VisitStatus.AWAITING_CONFIRMATION,
@@ -111,6 +113,13 @@ def _is_appointment(value: str) -> bool:
     return len(value) <= 40
 
 
+def _remember_report(visit_id: int) -> None:
+    """Keep the visit among this browser's latest reports: a report of a customer's absence
+    takes the visit off the route, and the same form sent again is answered, not a 404."""
+    kept = [v for v in session.get(REPORTED_KEY, []) if v != visit_id]
+    session[REPORTED_KEY] = [*kept, visit_id][-REPORTED_KEPT:]
+
+
 @bp.post("/visits/<int:visit_id>/outcome")
 @role_required()
 def outcome(visit_id: int):  # type: ignore[no-untyped-def]
@@ -121,6 +130,10 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
         if visit is None or (
             not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
         ):
+            if visit is not None and visit_id in session.get(REPORTED_KEY, []):
+                # the form sent again after "absent" took the visit off this route
+                flash(_("This visit has already been reported."), "error")
+                return redirect(url_for("mobile.today"))
             abort(404)
         staff_id = visit.assigned_staff_id
         closed = visit.status in (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
@@ -147,6 +160,7 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
         except gateway_errors() as exc:
             flash_workflow_error(exc)
         else:
+            _remember_report(visit_id)
             if result.status == VisitStatus.FAILED:
                 flash(_("Visit #%(id)d reported. The customer was absent too often: the office "
                         "will call them.", id=visit_id), "success")  # fmt: skip
