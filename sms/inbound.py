@@ -334,7 +334,7 @@ class InboundPipeline:
         )
         if session is not None:
             return session.exec(query).first() is not None
-        with session_scope(self.engine) as own:
+        with Session(self.engine) as own:  # a read: nothing to commit
             return own.exec(query).first() is not None
 
     def _visit_reply(self, msg: SmsMessage, parsed: ParsedReply, reply: _Replier) -> HandOff:

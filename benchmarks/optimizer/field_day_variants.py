@@ -45,6 +45,12 @@ from optimizer import solver  # noqa: E402
 from optimizer.solver import Strategy  # noqa: E402
 
 
+def _for_strategy(sizes: str, k: int) -> int:
+    """Strategy ``k``'s value of ``"A/B"`` (the last one for the strategies after it)."""
+    values = [int(x) for x in sizes.split("/")]
+    return values[min(k, len(values) - 1)]
+
+
 def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]:
     """``strategies`` with the changes ``variant`` names (see the module docstring)."""
     parts = variant.split("+")
@@ -66,13 +72,11 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
                 kw["acceptance"] = "simulated_annealing"
                 kw["temperatures"] = (t0, t1)
             elif part.startswith("sisr"):
-                sizes = [int(x) for x in part[4:].split("/")]
-                kw["ruin_size"] = sizes[min(k, len(sizes) - 1)]
+                kw["ruin_size"] = _for_strategy(part[4:], k)
             elif name == "str":
                 kw["max_string"] = int(arg)
             elif name == "nb":
-                sizes = [int(x) for x in arg.split("/")]
-                kw["ruin_neighbors"] = sizes[min(k, len(sizes) - 1)]
+                kw["ruin_neighbors"] = _for_strategy(arg, k)
             elif name == "rw":
                 kw["random_walk"] = int(arg)
             elif name == "bypass":

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from werkzeug.test import TestResponse
 
 from domain.models import DailyPlan, Sale, Visit
 from posventa.config import Settings
@@ -40,14 +41,21 @@ def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
+def post_outcome(
+    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = ""
+) -> TestResponse:
+    """The phone page's outcome form, sent."""
+    return client.post(
+        f"/me/visits/{visit_id}/outcome",
+        data={"csrf_token": csrf, "outcome": outcome, "note": note, "appointment": appointment},
+    )
+
+
 def report(
     client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = ""
 ) -> list[str]:
     """Report a visit's outcome from the phone page; the messages the next page shows."""
-    r = client.post(
-        f"/me/visits/{visit_id}/outcome",
-        data={"csrf_token": csrf, "outcome": outcome, "note": note, "appointment": appointment},
-    )
+    r = post_outcome(client, csrf, visit_id, outcome, note, appointment)
     return flashes(client.get(r.location, follow_redirects=True).get_data(True))
 
 
@@ -367,12 +375,7 @@ def test_a_report_of_absence_sent_again_is_answered_not_a_404(
             assert (state["status"], state["absences"]) == ("requested", 1)
             bea = app.test_client()
             bea_csrf = await asyncio.to_thread(login, bea, world.users["trainer"])
-            r = await asyncio.to_thread(
-                lambda: bea.post(
-                    f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": bea_csrf, "outcome": "absent", "note": "x"},
-                )
-            )
+            r = await asyncio.to_thread(post_outcome, bea, bea_csrf, visit_id, "absent", "x")
             assert r.status_code == 404
 
     asyncio.run(scenario())
@@ -415,10 +418,7 @@ def test_a_report_sent_again_while_the_first_is_carried_out_counts_once(
             assert (state["status"], state["absences"]) == ("requested", 1)
             # a form with a made-up appointment is refused before reaching the workflow
             r = await asyncio.to_thread(
-                lambda: office.post(
-                    f"/me/visits/{visit_id}/outcome",
-                    data={"csrf_token": office_csrf, "outcome": "done", "appointment": "9 h"},
-                )
+                post_outcome, office, office_csrf, visit_id, "done", "", "9 h"
             )
             assert r.status_code == 400
 

@@ -35,6 +35,18 @@ async def _today(env: WorkflowEnvironment) -> date:
     return (await env.get_current_time()).date()
 
 
+async def _until_survey_request(
+    env: WorkflowEnvironment, engine: Engine, ids: dict[str, int]
+) -> Driver:
+    """Drive the sale's visits until the survey request goes out; the survey is left to the
+    test (the driver returned does not answer it)."""
+    driver = Driver(env, engine, ids["staff"], answer_survey=False)
+    while not sms_rows(engine, template="survey_request"):
+        if not await driver.act(ids["sale"]):
+            await asyncio.sleep(0.05)
+    return driver
+
+
 def test_five_year_contract_runs_to_its_end(
     engine: Engine, wf_settings: Settings, test_server_path: str
 ) -> None:
@@ -153,10 +165,7 @@ def test_two_survey_scores_at_once_record_one_score_in_both_places(
             )
             async with running_worker(env.client, wf_settings, sqlite_engine):
                 handle = await start_sale(env.client, wf_settings, ids["sale"])
-                driver = Driver(env, sqlite_engine, ids["staff"], answer_survey=False)
-                while not sms_rows(sqlite_engine, template="survey_request"):
-                    if not await driver.act(ids["sale"]):
-                        await asyncio.sleep(0.05)
+                await _until_survey_request(env, sqlite_engine, ids)
                 replies = await asyncio.gather(
                     *(
                         handle.execute_update(
@@ -201,10 +210,7 @@ def test_fault_after_the_warranty_is_billable_and_a_silent_survey_is_given_up(
             )
             async with running_worker(env.client, wf_settings, sqlite_engine):
                 handle = await start_sale(env.client, wf_settings, ids["sale"])
-                driver = Driver(env, sqlite_engine, ids["staff"], answer_survey=False)
-                while not sms_rows(sqlite_engine, template="survey_request"):
-                    if not await driver.act(ids["sale"]):
-                        await asyncio.sleep(0.05)
+                driver = await _until_survey_request(env, sqlite_engine, ids)
                 await env.sleep(timedelta(days=6))
                 await asyncio.sleep(0.3)
                 survey = [
