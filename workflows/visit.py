@@ -299,18 +299,22 @@ class VisitWorkflow:
             if (refusal := self._outcome_refusal()) and workflow.patched(ONE_OUTCOME_PATCH):
                 raise ApplicationError(refusal, non_retryable=True)
             note = data.note or None
+            # the audit names who reported (the signed-in user), as the web app's own changes do
+            by = data.reported_by.strip() or None
             if data.outcome in ("done", "follow_up"):
-                await self._set_status("completed", note=note)
+                await self._set_status("completed", note=note, actor=by)
             else:
                 self.absences += 1
                 if self.absences >= self.input.max_absences:
                     # the dispatcher phones the customer, then decides on the sale's page
                     await self._set_status(
-                        "failed", note=note or "customer absent", needs_phone_call=True
+                        "failed", note=note or "customer absent", needs_phone_call=True, actor=by
                     )
                     self.needs_phone_call = True
                 else:
-                    await self._set_status("requested", note=note or "customer absent", unplan=True)
+                    await self._set_status(
+                        "requested", note=note or "customer absent", unplan=True, actor=by
+                    )
             self.outcome = data
         return c.VisitOutcomeResult(accepted=True, status=self.status)
 
@@ -344,6 +348,10 @@ class VisitWorkflow:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _actor(self) -> str:
+        """How the audit names this workflow (``AuditEntry.actor``)."""
+        return f"workflow:{workflow.info().workflow_id}"
+
     async def _db_planned(self, plan: c.VisitPlanned) -> None:
         await workflow.execute_activity_method(
             VisitActivities.mark_visit_planned,
@@ -353,7 +361,7 @@ class VisitWorkflow:
                 planned_start=plan.planned_start,
                 window_start=plan.window_start,
                 window_end=plan.window_end,
-                actor=workflow.info().workflow_id,
+                actor=self._actor(),
             ),
             **options.DB,
         )
@@ -365,7 +373,10 @@ class VisitWorkflow:
         note: str | None = None,
         needs_phone_call: bool | None = None,
         unplan: bool = False,
+        actor: str | None = None,
     ) -> None:
+        """The visit's new status, in the database and here; ``actor`` (default: this
+        workflow) is who the audit names."""
         await workflow.execute_activity_method(
             VisitActivities.set_visit_status,
             VisitStatusIn(
@@ -374,7 +385,7 @@ class VisitWorkflow:
                 note=note,
                 needs_phone_call=needs_phone_call,
                 unplan=unplan,
-                actor=workflow.info().workflow_id,
+                actor=actor or self._actor(),
             ),
             **options.DB,
         )
@@ -390,7 +401,7 @@ class VisitWorkflow:
                 visit_id=self.visit_id,
                 status=self.status,
                 needs_phone_call=True,
-                actor=workflow.info().workflow_id,
+                actor=self._actor(),
             ),
             **options.DB,
         )

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
 from domain.db import session_scope
+from domain.models import AuditEntry
 from domain.visits import set_status
 from posventa.config import Settings
 from sms.templates import format_clock
@@ -31,6 +33,17 @@ from workflows import contracts as c
 
 async def _has_sms(engine: Engine, template: str) -> bool:
     return bool(sms_rows(engine, template=template))
+
+
+def _status_actors(engine: Engine, visit_id: int) -> list[tuple[str, str]]:
+    """(status, actor) of the visit's audited status changes, oldest first."""
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "visit.status", AuditEntry.entity_id == visit_id)
+            .order_by(AuditEntry.id)  # type: ignore[arg-type]
+        )
+        return [(r.details["status"], r.actor) for r in rows]
 
 
 def _morning(now: datetime, days: int) -> datetime:
@@ -101,12 +114,16 @@ def test_invalid_reply_is_refused_without_trace_and_silence_gets_a_reminder_then
         assert templates.count("visit_day_before_reminder") == 1
         done = await handle.execute_update(
             c.VISIT_OUTCOME_UPDATE,
-            c.VisitOutcomeInput(outcome="done"),
+            c.VisitOutcomeInput(outcome="done", reported_by=" tecnica@example.com "),
             result_type=c.VisitOutcomeResult,
         )
         assert done.status == "completed"
         assert (await handle.result())["outcome"] == "done"
         assert visit_row(sqlite_engine, visit_id).status == "completed"
+        # the audit names who reported the outcome; the workflow's own changes name it
+        actors = _status_actors(sqlite_engine, visit_id)
+        assert actors[-1] == ("completed", "tecnica@example.com")
+        assert {a for _, a in actors[:-1]} == {f"workflow:{c.visit_workflow_id(visit_id)}"}
 
     run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
 
@@ -165,6 +182,9 @@ def test_reschedule_absent_decline_and_follow_up(
         assert state["absences"] == 1
         row = visit_row(sqlite_engine, visit_id)
         assert row.status == "requested" and row.planned_start is None
+        # reported without a name: the audit names the visit's workflow
+        own = f"workflow:{c.visit_workflow_id(visit_id)}"
+        assert _status_actors(sqlite_engine, visit_id)[-1] == ("requested", own)
 
         # planned again, declined: back into the pool as declined
         await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(_morning(now, 8), ids["staff"], 3))
