@@ -8,6 +8,7 @@ carriers' reserved keywords: YES opts in, so confirmation is "SI" / "OK" (or 1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -202,15 +203,43 @@ def render(name: str, locale: str | None, **values: object) -> str:
         raise TemplateError(f"template {name!r} needs a value for {exc.args[0]!r}") from exc
 
 
+# Words a shortened name must not end on ("Caldera de", "Kit for"): Spanish and English
+# articles, prepositions and conjunctions.
+_DANGLING = frozenset(
+    "a al con de del e el en la las los o para por sin u un una y "
+    "an and by for in of on or the to with".split()
+)
+
+
 def shorten(text: str, limit: int) -> str:
-    """Cut ``text`` at a word boundary to at most ``limit`` characters."""
+    """``text`` in at most ``limit`` characters, cut where it still reads as a name.
+
+    Asides go first ("(licencia anual)", then what follows a colon: "Conta Pro: software de
+    contabilidad" is "Conta Pro"); otherwise it is cut at a word boundary, without a dangling
+    last word ("Caldera de condensación" is "Caldera", not "Caldera de") or a number whose
+    unit was cut off ("Kit fotovoltaico 5 kW" is "Kit fotovoltaico").
+    """
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit]
-    if " " in cut and text[limit] != " ":
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" ,.-")
+    plain = " ".join(re.sub(r"\([^()]*\)", " ", text).split()) or text
+    if 0 < len(plain) <= limit:
+        return plain
+    head = plain.split(":", 1)[0].strip()
+    if head != plain and 3 <= len(head) <= limit:
+        return head
+    if " " not in plain[: limit + 1]:
+        return plain[:limit]  # one long word
+    words = plain[: limit + 1].split(" ")[:-1]  # the last one was cut or is past the limit
+    while len(words) > 1 and _dangles(words[-1]):
+        words.pop()
+    return " ".join(words).rstrip(" ,.;:-") or plain[:limit]
+
+
+def _dangles(word: str) -> bool:
+    """Whether a shortened name must not end on ``word``."""
+    bare = word.strip(" ,.;:-").lower()
+    return not bare or bare in _DANGLING or bare.replace(",", "").replace(".", "").isdigit()
 
 
 def first_name(name: str) -> str:

@@ -2,6 +2,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sms.segments import UCS2, segment_info
 from sms.templates import (
@@ -91,4 +93,27 @@ def test_slots_are_numbered_in_local_time():
 def test_shorten_cuts_on_words():
     assert shorten("Lavavajillas industrial Pro 600", 20) == "Lavavajillas"
     assert shorten("Horno", 20) == "Horno"
+    assert shorten("Horno mixto Rational iCombi Pro", 20) == "Horno mixto Rational"
+    assert shorten("Supercalifragilisticexpialidocious", 20) == "Supercalifragilistic"
+
+
+def test_shorten_leaves_no_dangling_word_or_cut_off_number():
+    """The demo boiler's survey request used to read "How is your Caldera de?"."""
+    assert shorten("Caldera de condensación CDX 24 kW", 20) == "Caldera"
+    assert shorten("Kit fotovoltaico 5 kW (instalador externo)", 20) == "Kit fotovoltaico"
+    assert shorten("Aire acondicionado split 3,5 kW", 20) == "Aire acondicionado"
+    assert shorten("Set for the kitchen of ours", 20) == "Set for the kitchen"
+
+
+def test_shorten_drops_asides_first():
+    assert shorten("Conta Pro: software de contabilidad (licencia anual)", 20) == "Conta Pro"
+    assert shorten("Climatizador 7 kW (comercial)", 20) == "Climatizador 7 kW"
+    assert shorten("(" + "x" * 30 + ")", 20) == "(" + "x" * 19
+
+
+@given(st.text(alphabet="ab ():,.5de", max_size=60), st.integers(min_value=1, max_value=40))
+def test_a_shortened_name_fits_and_is_never_empty(text: str, limit: int) -> None:
+    short = shorten(text, limit)
+    assert len(short) <= limit
+    assert bool(short.strip()) == bool(text.strip())
     assert first_name("  Ana María López") == "Ana"
