@@ -148,6 +148,28 @@ def test_sales_list_filters_by_stage_and_sale_timeline(
     assert client.get("/sales/999").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("months", "english", "spanish"),
+    [
+        (0, "no maintenance contract", "sin contrato de mantenimiento"),
+        (1, "1-month maintenance contract", "contrato de mantenimiento de 1 mes"),
+        (24, "24-month maintenance contract", "contrato de mantenimiento de 24 meses"),
+    ],
+)
+def test_sale_page_names_the_maintenance_contract(
+    client_for, world: World, sqlite_engine: Engine, months: int, english: str, spanish: str
+) -> None:
+    with session_scope(sqlite_engine) as s:
+        sale = s.get(Sale, world.sales[0])
+        assert sale is not None
+        sale.contract_months = months
+    client, token = client_for("dispatcher")
+    page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+    assert english in page and "contract 0 months" not in page
+    client.post("/account/locale", data={"csrf_token": token, "locale": "es"})
+    assert spanish in client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+
+
 def test_sales_waiting_for_a_decision_on_a_failed_visit_are_announced_and_filtered(
     client_for, world: World, sqlite_engine: Engine
 ) -> None:
