@@ -243,6 +243,10 @@ def seed_demo(
             )
             staff_ids.append(member.id)  # type: ignore[arg-type]
         result.staff = len(staff_ids)
+        staff_by_skill: dict[str | None, list[int]] = {None: staff_ids[: len(TECHNICIANS)]}
+        for (_, skills, *_rest), member_id in zip(TECHNICIANS + TRAINERS, staff_ids, strict=True):
+            for skill in skills:
+                staff_by_skill.setdefault(skill, []).append(member_id)
 
         names = [(n, "es") for n in SPANISH_NAMES] + [(n, "en") for n in ENGLISH_NAMES]
         rng.shuffle(names)
@@ -278,7 +282,7 @@ def seed_demo(
                 sku = "BOIL-CDX24"
             if i == 3:
                 sku = "SOLAR-5K"  # nobody has the solar skill: the plan explains why it waits
-            _seed_sale(s, rng, customer, sku, stage, today)
+            _seed_sale(s, rng, customer, sku, stage, today, staff_by_skill)
             if stage == "repair":
                 result.repair_sale_ids.append(s.exec(
                     select(Sale.id).where(Sale.customer_id == customer.id)
@@ -325,6 +329,7 @@ def _seed_sale(
     sku: str,
     stage: str,
     today: date,
+    staff_by_skill: dict[str | None, list[int]],
 ) -> None:
     """One sale with the history its stage implies.
 
@@ -363,6 +368,12 @@ def _seed_sale(
         )
         v.status = VisitStatus.COMPLETED.value
         v.planned_start = _aware(when, rng.choice([9, 10, 11, 15, 16]))
+        # who did it: one person per sale and kind (the same trainer for every session), drawn
+        # from a stream of its own so the rest of the demo stays as it was
+        capable = staff_by_skill.get(skill, [])
+        if capable:
+            who = random.Random(f"demo-staff/{sale.id}/{kind.value}")
+            v.assigned_staff_id = who.choice(capable)
         v.outcome_note = "Hecho sin incidencias."
 
     if stage == "installation":

@@ -27,6 +27,18 @@ def test_seed_demo_builds_the_company(engine, tmp_path) -> None:  # type: ignore
         visits = s.exec(select(Visit)).all()
         assert visits and all(v.status == "completed" for v in visits)
         assert all(v.business_key.startswith(f"sale-{v.sale_id}/{v.kind}-") for v in visits)
+        # each was done by a staff member with its skill; one trainer teaches all of a sale's
+        # sessions
+        members = {m.id: m for m in staff}
+        assert all(
+            v.assigned_staff_id is not None
+            and set(v.required_skills) <= set(members[v.assigned_staff_id].skills)
+            for v in visits
+        )
+        trainers = Counter(
+            (v.sale_id, v.assigned_staff_id) for v in visits if v.kind == "training"
+        )
+        assert trainers and len({sale for sale, _ in trainers}) == len(trainers)
         assert len(result.repair_sale_ids) == 4
         # every demo login works with the password written to the logins file, and only with it
         for line in logins.read_text().splitlines():
