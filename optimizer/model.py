@@ -215,7 +215,7 @@ class SolveParams:
     """How to search. ``time_limit_seconds`` is wall-clock for the whole ``solve`` call."""
 
     time_limit_seconds: float = 5.0
-    arrival_window_seconds: int = 7200  # promised arrival window, centred on the planned start
+    arrival_window_seconds: int = 7200  # promised arrival window around the planned start
     move_penalty: int = 3600  # cost of moving a non-locked visit off its previous staff member
     move_penalty_per_hour: int = 1800  # cost per hour the start moves outside the previous window
     preferred_staff_penalty: int = 1800  # cost of not using the preferred staff member

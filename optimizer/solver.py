@@ -1196,7 +1196,11 @@ def _to_solution(
                 r = {**r, "start": prev_end}
             arrival = drive(v, prev_end, leg_s)
             wait = max(0, start - arrival - break_time_in(v, arrival, start))
-            promised = _promise(visit, start, params)
+            reach = (
+                s.shift.start + c.dur[c.starts[v]][node],
+                s.shift.end - visit.duration - c.dur[node][c.ends[v]],
+            )
+            promised = _promise(visit, start, params, reach)
             stop = Stop(
                 visit_id=visit.id,
                 arrival=min(arrival, start),
@@ -1304,11 +1308,22 @@ def _to_solution(
     )
 
 
-def _promise(visit: Visit, start: int, params: SolveParams) -> TimeWindow:
+def _promise(
+    visit: Visit, start: int, params: SolveParams, reach: tuple[int, int]
+) -> TimeWindow:
+    """The arrival window to promise: ``arrival_window_seconds`` around ``start``, moved to lie
+    between the earliest and latest start the staff member's shift allows (``reach``: shift
+    start plus the drive from home; shift end minus the visit and the drive home; narrower only
+    when that span is), then cut to the customer's window. A technician who starts at 08:00
+    twenty minutes away is not promised from 07:20."""
     if visit.locked and visit.previous_window is not None:
         return visit.previous_window
-    half = params.arrival_window_seconds // 2
-    lo, hi = start - half, start + half
+    width = params.arrival_window_seconds
+    earliest, latest = reach
+    if not earliest <= start <= latest:  # (not in a feasible plan): centred, as before
+        earliest, latest = start - width, start + width
+    lo = max(min(start - width // 2, latest - width), earliest)
+    hi = min(lo + width, latest)
     for w in visit.windows:
         if w.contains(start):
             lo, hi = max(lo, w.start), min(hi, w.end)

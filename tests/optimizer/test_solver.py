@@ -380,6 +380,31 @@ def test_promised_window_around_planned_start_within_customer_window():
     assert w.start <= stop.start <= w.end and w.end - w.start <= 2 * H and w.start >= 9 * H
 
 
+def test_promised_window_lies_where_the_staff_member_can_be():
+    """Ana starts at 08:00 at place 0; place 2 is 20 minutes away and 20 minutes from home."""
+    first = solved(problem([staff("ana")], [visit(1, 2)]), arrival_window_seconds=2 * H)
+    stop = first.stop_of(1)[1]
+    w = stop.promised_window
+    # not "07:20-09:20" around an 08:20 start: the full two hours, from when she can be there
+    assert stop.start == 8 * H + 1200
+    assert (w.start, w.end) == (8 * H + 1200, 10 * H + 1200)
+    # a pinned start late in the day: the window ends at the latest start her shift allows
+    # (17:00 minus the hour's visit and the drive home), not an hour after 15:00
+    late = solved(
+        problem([staff("ana")], [visit(1, 2, pinned_start=15 * H)]),
+        arrival_window_seconds=2 * H,
+    )
+    w = late.stop_of(1)[1].promised_window
+    assert (w.start, w.end) == (13 * H + 2400, 15 * H + 2400)
+    # in the middle of the day it stays centred on the planned start
+    mid = solved(
+        problem([staff("ana")], [visit(1, 2, pinned_start=12 * H)]),
+        arrival_window_seconds=2 * H,
+    )
+    w = mid.stop_of(1)[1].promised_window
+    assert (w.start, w.end) == (11 * H, 13 * H)
+
+
 def test_locations_with_haversine_and_totals():
     madrid = Location(40.4168, -3.7038)
     near = Location(40.4268, -3.7038)  # about 1.1 km north
