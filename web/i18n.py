@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -40,6 +40,11 @@ def iso_date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+def long_date(value: date | None) -> str:
+    """A day as people say it, in the page's language ("lunes, 7 de diciembre de 2026")."""
+    return format_date(value, "full") if value else ""
+
+
 def init_i18n(app: Flask) -> None:
     Babel(
         app,
@@ -49,6 +54,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["localdatetime"] = local_datetime
     app.jinja_env.filters["isodate"] = iso_date
+    app.jinja_env.filters["longdate"] = long_date
     app.jinja_env.globals["get_locale"] = get_locale
 
 

@@ -67,11 +67,17 @@ def test_dispatcher_drafts_pins_and_approves_in_the_browser(
         expect(page.locator(".tl-block")).to_have_count(3)
         unassigned = page.locator(f'#unassigned li[data-visit="{solar_id}"]')
         expect(unassigned).to_contain_text("no staff member has skill solar")
+        # every hour's label reads inside the timeline, none over its neighbour's
         hours = page.locator(".tl-hours .tl-track")
-        span_box, last_box = hours.bounding_box(), hours.locator(".tl-hour").last.bounding_box()
-        assert span_box is not None and last_box is not None
-        # the last hour's label reads inside the timeline, not cut off at its right edge
-        assert last_box["x"] + last_box["width"] <= span_box["x"] + span_box["width"] + 0.5
+        track_box = hours.bounding_box()
+        assert track_box is not None
+        labels = [box for box in (label.bounding_box() for label in
+                                  hours.locator(".tl-hour > span").all()) if box is not None]
+        assert len(labels) >= 9
+        assert labels[0]["x"] >= track_box["x"] - 0.5
+        assert labels[-1]["x"] + labels[-1]["width"] <= track_box["x"] + track_box["width"] + 0.5
+        for left, right in zip(labels, labels[1:], strict=False):
+            assert left["x"] + left["width"] <= right["x"]
         page.screenshot(path=str(ARTIFACTS / "board-draft.png"), full_page=True)
 
         # pin Carmen's installation to 11:30 by clicking its block, then re-plan

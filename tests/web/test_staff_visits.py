@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -163,3 +163,49 @@ def test_phone_page_says_when_the_days_plan_is_not_approved_yet(
     assert 'id="stop-' in ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
     next_day = (PLAN_DAY + timedelta(days=1)).isoformat()
     assert "No visits on this day." in ana.get(f"/me/?day={next_day}").get_data(as_text=True)
+
+
+def test_phone_page_names_the_day_and_points_to_the_next_visits(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """A day without visits points to the next day that has some; the day reads as a date
+    people say, in the user's language."""
+    from domain.models import User
+    from tests.web.factories import PLAN_DAY
+
+    def page(day: date) -> str:
+        return ana.get(f"/me/?day={day.isoformat()}").get_data(as_text=True)
+
+    def next_link(day: date) -> str | None:
+        found = re.search(r'id="next-route-day">[^<]*<a href="\?day=([0-9-]+)">([^<]*)<', page(day))
+        return f"{found.group(1)} {found.group(2)}" if found else None
+
+    ana, _ = client_for("technician")
+    with session_scope(sqlite_engine) as s:
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.status = PlanStatus.APPROVED.value
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
+        visit.assigned_staff_id = world.staff["ana"]
+    before = PLAN_DAY - timedelta(days=3)
+    long_day = f"{PLAN_DAY:%A}, {PLAN_DAY:%B} {PLAN_DAY.day}, {PLAN_DAY.year}"
+    assert next_link(before) == f"{PLAN_DAY.isoformat()} {long_day}"
+    assert f'id="route-day">{before:%A}, ' in page(before)
+    assert next_link(PLAN_DAY) is None  # the day has its route
+    assert next_link(PLAN_DAY + timedelta(days=1)) is None  # nothing later
+    with session_scope(sqlite_engine) as s:  # a completed visit is not a next visit
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "completed"
+    assert next_link(before) is None
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "confirmed"
+        user = s.exec(select(User).where(User.email == world.users["technician"])).one()
+        user.locale = "es"
+    spanish = next_link(before)
+    assert spanish is not None and spanish.startswith(PLAN_DAY.isoformat() + " martes, ")
+    assert "Tus próximas visitas:" in page(before)

@@ -6,12 +6,12 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from domain.models import Customer, Sale, Staff, Visit, VisitStatus
 from web.auth import current_user, role_required
@@ -54,6 +54,26 @@ def _staff_id() -> int | None:
     return current_user.staff_id  # type: ignore[no-any-return]
 
 
+UPCOMING_STATUSES = (VisitStatus.PLANNED, VisitStatus.AWAITING_CONFIRMATION, VisitStatus.CONFIRMED)
+
+
+def next_route_day(s: Session, staff_id: int, after: date, tz: ZoneInfo) -> date | None:
+    """The first day after ``after`` with a visit on this staff member's route (None: none)."""
+    start = datetime.combine(after + timedelta(days=1), time(0), tz)
+    first = s.exec(
+        select(func.min(Visit.planned_start)).where(
+            Visit.assigned_staff_id == staff_id,
+            col(Visit.planned_start) >= start,
+            col(Visit.status).in_([v.value for v in UPCOMING_STATUSES]),
+        )
+    ).one()
+    if first is None:
+        return None
+    if first.tzinfo is None:  # SQLite hands back naive UTC
+        first = first.replace(tzinfo=UTC)
+    return first.astimezone(tz).date()  # type: ignore[no-any-return]
+
+
 def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[Visit, Customer]]:
     start = datetime.combine(day, time(0), tz)
     end = start + timedelta(days=1)
@@ -86,16 +106,19 @@ def today():  # type: ignore[no-untyped-def]
         day = date.fromisoformat(day_raw) if day_raw else datetime.now(tz).date()
     except ValueError:
         abort(404)
+    today = datetime.now(tz).date()
     with Session(engine()) as s:
         member = s.get(Staff, staff_id)
         if member is None:
             abort(404)
         stops = route_for(s, staff_id, day, tz)
         plans = plans_for_day(s, day)
+        next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
     draft, approved = awaits_approval(plans), approved_plan(plans) is not None
     return render_template(
-        "mobile/today.html", member=member, stops=stops, day=day,
+        "mobile/today.html", member=member, stops=stops, day=day, today=today,
+        next_day_with_visits=next_day_with_visits,
         draft_only=draft and not approved, draft_changes=draft and approved,
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
