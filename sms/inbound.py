@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.db import session_scope
-from domain.models import Customer, SmsDirection, SmsMessage, SurveyAnswer
+from domain.models import AuditEntry, Customer, SmsDirection, SmsMessage, SurveyAnswer
 from domain.schemas import normalize_phone
 from domain.types import utcnow
 from domain.visits import flag_phone_call
@@ -32,7 +32,7 @@ from posventa.config import Settings
 from sms import templates as t
 from sms.errors import SmsError
 from sms.messenger import Messenger
-from sms.optout import customers_with_phone, opt_in, opt_out
+from sms.optout import OPTED_IN, customers_with_phone, opt_in, opt_in_source, opt_out
 from sms.replies import (
     TWILIO_RESERVED,
     Context,
@@ -168,7 +168,7 @@ class InboundPipeline:
                 parsed = parse_reply(body)
                 if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
                     with Session(bind=conn) as session:  # same transaction as the message
-                        source = f"sms {message_id}: {parsed.keyword}"
+                        source = opt_in_source(message_id, parsed.keyword)
                         if parsed.kind is ReplyKind.OPT_OUT:
                             opt_out(session, phone, source=source)
                         else:
@@ -293,6 +293,16 @@ class InboundPipeline:
                 # the comment, sent right after the score, before the comment request went out
                 context = Context.SURVEY_COMMENT
                 parsed = parse_reply(msg.body, context)
+        if (
+            parsed.kind is ReplyKind.OPT_IN
+            and parsed.keyword == "YES"
+            and context is Context.CONFIRMATION
+            and msg.visit_id is not None
+            and msg.customer_id is not None
+            and not self._resubscribed(msg, session)
+        ):
+            # "YES" to a visit confirmation from a customer who never opted out means yes
+            parsed = ParsedReply(ReplyKind.CONFIRM, keyword=parsed.keyword)
         reply = _Replier(self.messenger, msg, locale, session)
         provider_answers = self.messenger.gateway.answers_reserved_keywords and (
             parsed.keyword in TWILIO_RESERVED
@@ -324,6 +334,23 @@ class InboundPipeline:
         if parsed.kind in (ReplyKind.SURVEY_SCORE, ReplyKind.SURVEY_COMMENT) and msg.sale_id:
             return None if session is not None else self._survey_answer(msg, parsed)
         return HandOff(message_id, "help", reply.send(HELP_FOR_CONTEXT[context]))
+
+    def _resubscribed(self, msg: SmsMessage, session: Session | None) -> bool:
+        """Whether this message opted its customer back in (it was received opted out)."""
+        query = select(AuditEntry.details).where(
+            AuditEntry.action == OPTED_IN,
+            AuditEntry.entity == "customer",
+            AuditEntry.entity_id == msg.customer_id,
+        )
+        source = opt_in_source(msg.id, "YES")  # type: ignore[arg-type]
+
+        def found(rows: list[dict]) -> bool:
+            return any((details or {}).get("source") == source for details in rows)
+
+        if session is not None:
+            return found(list(session.exec(query)))
+        with Session(self.engine) as own:  # a read: nothing to commit
+            return found(list(own.exec(query)))
 
     def _survey_scored(self, sale_id: int | None, session: Session | None) -> bool:
         """Whether the sale's survey has its score already."""

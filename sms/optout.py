@@ -8,6 +8,13 @@ from domain import audit
 from domain.models import OPEN_VISIT_STATUSES, Customer, Sale, Visit
 from domain.visits import flag_phone_call
 
+OPTED_IN = "customer.sms_opt_in"  # audit action of a re-subscription
+
+
+def opt_in_source(message_id: int, keyword: str) -> str:
+    """The audit's ``source`` of an opt-out or opt-in sent by SMS."""
+    return f"sms {message_id}: {keyword}"
+
 
 def customers_with_phone(session: Session, phone: str) -> list[Customer]:
     return list(session.exec(select(Customer).where(Customer.phone == phone).order_by(Customer.id)))
@@ -49,7 +56,7 @@ def opt_in(session: Session, phone: str, source: str) -> int:
             customer.sms_opt_out = False
             session.add(customer)
             audit.record(
-                session, "sms", "customer.sms_opt_in", "customer", customer.id, source=source
+                session, "sms", OPTED_IN, "customer", customer.id, source=source
             )
             count += 1
     return count

@@ -3,9 +3,10 @@
 Case, accents, punctuation and spaces do not matter ("Sí", "si.", " SI " all read "SI"). The
 carriers' and Twilio's reserved keywords win over everything else: STOP, STOPALL, UNSUBSCRIBE,
 CANCEL, END, QUIT, REVOKE, OPTOUT (and Spanish BAJA) opt out; START, UNSTOP, YES (and ALTA) opt
-in; HELP, INFO (and AYUDA) ask for help. That is why YES never confirms a visit: the confirmation
-words are SI / OK / CONFIRMO (or 1). Other words are read in the conversation's context: the
-template of the last message we sent to that number.
+in; HELP, INFO (and AYUDA) ask for help. That is why our texts ask for SI / OK / CONFIRMO (or 1),
+never YES; a YES that answers a visit confirmation from a customer who had not opted out still
+confirms it (``sms.inbound`` decides, since only it knows who had opted out). Other words are
+read in the conversation's context: the template of the last message we sent to that number.
 """
 
 from __future__ import annotations

@@ -158,10 +158,43 @@ def test_baja_opts_out_at_once_and_alta_subscribes_again(
     assert messenger.send_for_visit(company.visit_id, "visit_no_answer_reminder", "r").message_id
 
 
-def test_yes_is_not_a_confirmation(engine, company, messenger, pipeline, workflows):
+def test_yes_to_a_visit_confirmation_confirms_it(
+    engine, company, messenger, pipeline, workflows
+):
+    """YES is a reserved opt-in keyword, but from a customer who never opted out it answers
+    the question: the visit is confirmed and the customer told so."""
     messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
-    _, handoff = pipeline.receive_and_hand_off(sms("YES"))
+    _, handoff = pipeline.receive_and_hand_off(sms("Yes!"))
+    assert [(visit_id, r.answer) for visit_id, r in workflows.replies] == [
+        (company.visit_id, "confirm")
+    ]
+    assert handoff.action == "customer_reply:confirm"
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "reply_confirmed"
+
+
+def test_yes_from_an_opted_out_customer_only_subscribes_again(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    pipeline.receive_and_hand_off(sms("STOP"))
+    _, handoff = pipeline.receive_and_hand_off(sms("YES", sid="SM2"))
     assert workflows.replies == []
+    assert handoff.action == "opt_in"
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "opted_in"
+    with Session(engine) as s:
+        assert s.get(Customer, company.customer_id).sms_opt_out is False
+    # subscribed again, the next YES to the confirmation is a confirmation
+    messenger.send_for_visit(company.visit_id, "visit_no_answer_reminder", "r")
+    _, handoff = pipeline.receive_and_hand_off(sms("YES", sid="SM3"))
+    assert handoff.action == "customer_reply:confirm"
+
+
+def test_yes_outside_a_visit_confirmation_is_not_an_answer(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_sale(company.sale_id, "survey_request", "survey")
+    _, handoff = pipeline.receive_and_hand_off(sms("YES"))
+    assert workflows.replies == [] and workflows.surveys == []
     assert handoff.action == "opt_in"
 
 

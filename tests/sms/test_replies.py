@@ -57,7 +57,7 @@ TABLE = [
     ("can't", C, ReplyKind.DECLINE),
     ("other time", C, ReplyKind.RESCHEDULE),
     ("Reschedule", C, ReplyKind.RESCHEDULE),
-    ("YES", C, ReplyKind.OPT_IN),  # reserved: never a confirmation
+    ("YES", C, ReplyKind.OPT_IN),  # reserved: the pipeline decides (tests/sms/test_inbound.py)
     ("yes.", C, ReplyKind.OPT_IN),
     ("Stop", C, ReplyKind.OPT_OUT),
     ("cancel", C, ReplyKind.OPT_OUT),  # reserved: never a decline
