@@ -94,6 +94,29 @@ RESCHEDULE_WORDS = frozenset(
         "3",
     }
 )
+# "Sí, gracias", "OK, see you then": a confirmation word, then only words of courtesy. Any
+# other word ("pero", "but", a time, a name) leaves the reply unread: it gets the help text,
+# since a wrong "confirmed" sends a technician at a time the customer did not agree to.
+CONFIRM_LEADS = frozenset(
+    {
+        "SI", "OK", "OKAY", "OKEY", "VALE", "CONFIRMO", "CONFIRMADO", "CONFIRMADA", "CONFIRM",
+        "CONFIRMED", "PERFECTO", "PERFECT", "YES", "YEAH", "YEP", "SURE", "GENIAL", "GREAT",
+    }
+)  # fmt: skip
+COURTESY_WORDS = CONFIRM_LEADS | frozenset(
+    {
+        # Spanish
+        "GRACIAS", "MUCHAS", "MIL", "ESTUPENDO", "BIEN", "MUY", "CORRECTO", "DE", "ACUERDO",
+        "ME", "NOS", "VA", "VIENE", "ESTA", "ESA", "ESE", "HORA", "DIA", "ALLI", "AHI", "ESTARE",
+        "ESTAREMOS", "ESTAMOS", "EN", "CASA", "HASTA", "MANANA", "LUEGO", "ENTONCES", "UN",
+        "SALUDO", "SALUDOS", "TE", "OS", "LE", "LES", "ESPERO", "ESPERAMOS", "Y", "A",
+        # English
+        "THANKS", "THANK", "YOU", "THX", "FINE", "GOOD", "CORRECT", "SEE", "THEN", "THERE",
+        "TOMORROW", "SOON", "REGARDS", "CHEERS", "THAT", "THIS", "TIME", "IS", "ITS", "IT",
+        "WORKS", "SUITS", "FOR", "US", "I", "WE", "WILL", "ILL", "WELL", "BE", "HOME",
+        "AT", "THE", "SOUNDS", "LOOKING", "FORWARD", "TO", "AND", "MUCH", "VERY",
+    }
+)  # fmt: skip
 SLOT_PREFIXES = ("OPCION ", "OPTION ", "SLOT ", "LA ", "EL ", "NUMERO ", "NUMBER ", "NO ")
 THUMBS_UP = ("👍", "👌")
 
@@ -172,6 +195,17 @@ def _slot(norm: str) -> int | None:
     return int(norm) if norm in {"1", "2", "3"} else None
 
 
+def _confirms_courteously(norm: str) -> bool:
+    """A confirmation word (or "de acuerdo") followed by nothing but words of courtesy."""
+    words = norm.split()
+    lead = 2 if words[:2] == ["DE", "ACUERDO"] else 1
+    if len(words) <= lead or len(words) > 15:
+        return False
+    if lead == 1 and words[0] not in CONFIRM_LEADS:
+        return False
+    return all(word in COURTESY_WORDS for word in words[lead:])
+
+
 def parse_reply(text: str, context: Context = Context.NONE) -> ParsedReply:
     """What a reply means, given what it answers."""
     norm = normalize(text)
@@ -182,7 +216,11 @@ def parse_reply(text: str, context: Context = Context.NONE) -> ParsedReply:
     if norm in HELP_WORDS:
         return ParsedReply(ReplyKind.HELP, keyword=norm)
     if context is Context.CONFIRMATION:
-        if norm in CONFIRM_WORDS or (not norm and text.strip().startswith(THUMBS_UP)):
+        if (
+            norm in CONFIRM_WORDS
+            or (not norm and text.strip().startswith(THUMBS_UP))
+            or _confirms_courteously(norm)
+        ):
             return ParsedReply(ReplyKind.CONFIRM)
         if norm in DECLINE_WORDS:
             return ParsedReply(ReplyKind.DECLINE)

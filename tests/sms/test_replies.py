@@ -76,6 +76,44 @@ TABLE = [
 ]
 
 
+# A confirmation word followed by courtesy confirms; anything else in the reply leaves it to a
+# person (the help text), never a confirmation the customer did not give.
+COURTEOUS = [
+    ("Sí, gracias", ReplyKind.CONFIRM),
+    ("Vale, allí estaré. Muchas gracias!", ReplyKind.CONFIRM),
+    ("Si, a esa hora me va bien", ReplyKind.CONFIRM),
+    ("De acuerdo, hasta mañana", ReplyKind.CONFIRM),
+    ("Perfecto, gracias 👍", ReplyKind.CONFIRM),
+    ("Yes thanks", ReplyKind.CONFIRM),
+    ("OK, see you then", ReplyKind.CONFIRM),
+    ("Yes, that time works for me. I'll be home", ReplyKind.CONFIRM),
+    ("Sí, pero mejor a las 10", ReplyKind.UNKNOWN),
+    ("vale pero llegad puntuales", ReplyKind.UNKNOWN),
+    ("Si no llueve", ReplyKind.UNKNOWN),
+    ("OK, can we do Thursday instead?", ReplyKind.UNKNOWN),
+    ("Yes, at 11 please", ReplyKind.UNKNOWN),
+    ("Gracias", ReplyKind.UNKNOWN),  # courtesy alone says nothing
+    ("Sí, gracias Sara", ReplyKind.UNKNOWN),  # an unknown word: read by a person
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), COURTEOUS)
+def test_a_confirmation_with_courtesy_confirms_and_nothing_else_does(text, kind):
+    assert parse_reply(text, C).kind is kind
+    assert parse_reply(text, S).kind is not ReplyKind.CONFIRM
+
+
+@given(
+    st.sampled_from(["Sí", "OK", "Vale", "Yes", "De acuerdo"]),
+    st.lists(st.sampled_from(["gracias", "thanks", "pero", "but", "no", "not", "10", "mejor",
+                              "instead", "otra", "other", "bien", "then"]), min_size=1, max_size=6),
+)  # fmt: skip
+def test_a_reply_with_a_word_of_doubt_never_confirms(lead, words):
+    text = " ".join([lead, *words])
+    doubt = {"pero", "but", "no", "not", "10", "mejor", "instead", "otra", "other"}
+    assert (parse_reply(text, C).kind is ReplyKind.CONFIRM) is not bool(doubt & set(words))
+
+
 @pytest.mark.parametrize(("text", "context", "kind"), TABLE)
 def test_reply_table(text, context, kind):
     assert parse_reply(text, context).kind is kind
