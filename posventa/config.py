@@ -41,6 +41,9 @@ ENV_DOC: dict[str, str] = {
     "POSVENTA_ARRIVAL_WINDOW_MINUTES": "Width of the arrival window promised to customers "
     "(default `120`)",
     "POSVENTA_OSRM_URL": "OSRM base URL for road travel times (default: haversine estimate)",
+    "POSVENTA_GEOCODER_URL": "Nominatim base URL: sale and staff forms left without coordinates "
+    "are located from their address, within `POSVENTA_DEFAULT_REGION` (default: none, "
+    "coordinates are typed in)",
     "POSVENTA_MAP_TILE_URL": "Optional map tile URL template for the plan board",
     "POSVENTA_RATE_LIMIT_STORAGE_URL": "Where login attempts are counted: `memory://` (default, "
     "per process) or `redis://host:6379/0`, shared by every web worker",
@@ -99,6 +102,7 @@ class Settings:
     timezone: str = "Europe/Madrid"
     arrival_window_minutes: int = 120
     osrm_url: str = ""
+    geocoder_url: str = ""
     map_tile_url: str = ""
     rate_limit_storage_url: str = "memory://"
     web_host: str = "127.0.0.1"
@@ -139,6 +143,7 @@ class Settings:
                 "POSVENTA_ARRIVAL_WINDOW_MINUTES", env.get("POSVENTA_ARRIVAL_WINDOW_MINUTES"), 120
             ),
             osrm_url=env.get("POSVENTA_OSRM_URL", ""),
+            geocoder_url=(env.get("POSVENTA_GEOCODER_URL") or "").strip(),
             map_tile_url=env.get("POSVENTA_MAP_TILE_URL", ""),
             rate_limit_storage_url=(
                 env.get("POSVENTA_RATE_LIMIT_STORAGE_URL") or "memory://"
@@ -223,6 +228,7 @@ class Settings:
             "POSVENTA_TIMEZONE": self.timezone,
             "POSVENTA_ARRIVAL_WINDOW_MINUTES": str(self.arrival_window_minutes),
             "POSVENTA_OSRM_URL": self.osrm_url,
+            "POSVENTA_GEOCODER_URL": self.geocoder_url,
             "POSVENTA_MAP_TILE_URL": self.map_tile_url,
             "POSVENTA_RATE_LIMIT_STORAGE_URL": self.rate_limit_storage_url,
             "POSVENTA_WEB_HOST": self.web_host,

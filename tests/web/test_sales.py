@@ -220,3 +220,58 @@ def test_cancel_and_fault_need_temporal_and_say_so(client_for, world: World) -> 
     r = client.post(f"/sales/{sale}/cancel",
                     data={"csrf_token": token, "reason": "Changed mind", "kind": "stolen"})
     assert "choose cancelled or returned" in client.get(r.location).get_data(as_text=True)
+
+
+def test_a_new_customer_without_coordinates_is_located_from_the_address(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    """With a geocoder configured, the dispatcher types the address and the customer gets its
+    coordinates (and is told what was found); an address nobody can find writes nothing."""
+    from tests.domain.fake_nominatim import serve_nominatim
+    from tests.web.conftest import login, make_app
+
+    found = (39.4669, -0.3774, "24, Carrer de Xàtiva, València, España")
+    with serve_nominatim({"Carrer de Xàtiva 24, València": found}) as fake:
+        app = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine)
+        client = app.test_client()
+        token = login(client, world.users["dispatcher"])
+        assert 'placeholder="from the address"' in client.get("/sales/new").get_data(True)
+        form = {
+            "csrf_token": token, "product_sku": "BOIL-1", "sold_on": "2026-11-20",
+            "name": "Nuria Costa", "phone": "611 222 333", "locale": "es",
+            "address": "Carrer de Xàtiva 24, València", "latitude": "", "longitude": "",
+        }  # fmt: skip
+        before = sale_count(sqlite_engine)
+        response = client.post("/sales/new", data=form)
+        assert response.status_code == 302
+        page = client.get(response.location).get_data(as_text=True)
+        assert "Address located: 24, Carrer de Xàtiva, València, España" in page
+        missing = client.post("/sales/new", data={**form, "address": "Calle Inventada 0"})
+        typed = client.post("/sales/new", data={**form, "address": "Calle Inventada 0",
+                                                "latitude": "39.5", "longitude": "-0.4"})
+    assert missing.status_code == 422
+    assert ("The address could not be located (no place found for &#39;Calle Inventada 0&#39;)"
+            in missing.get_data(as_text=True))  # fmt: skip
+    assert typed.status_code == 302  # typed coordinates are kept, not looked up
+    assert [params["q"] for params, _ in fake.requests] == [
+        "Carrer de Xàtiva 24, València", "Calle Inventada 0"
+    ]
+    assert {params["countrycodes"] for params, _ in fake.requests} == {"es"}  # the region
+    with Session(sqlite_engine) as s:
+        located = s.exec(select(Customer).where(Customer.name == "Nuria Costa")).all()
+    assert [(c.address, c.latitude, c.longitude) for c in located] == [
+        ("Carrer de Xàtiva 24, València", 39.4669, -0.3774),
+        ("Calle Inventada 0", 39.5, -0.4),
+    ]
+    assert sale_count(sqlite_engine) == before + 2
+
+
+def test_without_a_geocoder_coordinates_stay_required(client_for, sqlite_engine: Engine) -> None:
+    client, token = client_for("dispatcher")
+    response = client.post(
+        "/sales/new",
+        data={"csrf_token": token, "product_sku": "BOIL-1", "sold_on": "2026-11-20",
+              "name": "Nuria Costa", "phone": "611 222 333", "address": "Carrer de Xàtiva 24"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "latitude" in response.get_data(as_text=True).lower()

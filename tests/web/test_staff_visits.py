@@ -72,6 +72,26 @@ def test_add_staff_member(client_for, sqlite_engine: Engine, world: World) -> No
     assert bad.status_code == 422
 
 
+def test_a_staff_member_s_home_is_located_from_the_address(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    from tests.domain.fake_nominatim import serve_nominatim
+    from tests.web.conftest import login, make_app
+
+    with serve_nominatim({"Avenida del Puerto 300, València": (39.459, -0.337, "Puerto")}) as fake:
+        client = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine).test_client()
+        token = login(client, world.users["admin"])
+        r = client.post("/staff/new", data={
+            "csrf_token": token, "name": "Carla Nueva", "role": "technician", "skills": "ac",
+            "home_address": "Avenida del Puerto 300, València", "home_latitude": "",
+            "home_longitude": "", "working_days": ["0"],
+        })  # fmt: skip
+    assert r.status_code == 302
+    with Session(sqlite_engine) as s:
+        member = s.exec(select(Staff).where(Staff.name == "Carla Nueva")).one()
+    assert (member.home_latitude, member.home_longitude) == (39.459, -0.337)
+
+
 def test_visits_list_filters(client_for, world: World, sqlite_engine: Engine) -> None:
     with session_scope(sqlite_engine) as s:
         v = s.get(Visit, world.visits[2])

@@ -11,10 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
+from werkzeug.datastructures import MultiDict
 
 from domain.csv_import import CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
 from domain.errors import DomainError
+from domain.geocoding import GeocodingError
 from domain.models import (
     Customer,
     Product,
@@ -29,6 +31,7 @@ from domain.visits import count_sales_awaiting_decision, decisions_waiting_since
 from web.auth import current_user, role_required
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
+from web.locate import geocoder, locate_missing
 from web.params import page_number
 from web.sale_start import (
     NewSale,
@@ -146,7 +149,8 @@ def new():  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
         products = list(s.exec(select(Product).order_by(Product.name)))
     errors: list[str] = []
-    form = request.form
+    form: MultiDict[str, str] = request.form
+    located: str | None = None
     if request.method == "POST":
         try:
             customer = None
@@ -154,6 +158,7 @@ def new():  # type: ignore[no-untyped-def]
             if form.get("customer_id", "").strip():
                 customer_id = form["customer_id"].strip()
             else:
+                form, located = locate_missing(form, "address", "latitude", "longitude")
                 customer = CustomerIn(
                     name=form.get("name", ""),
                     phone=form.get("phone", ""),
@@ -173,7 +178,12 @@ def new():  # type: ignore[no-untyped-def]
                 external_ref=form.get("external_ref") or None,
             )
             sale_id = _register_and_start(data)
+            if located:
+                flash(_("Address located: %(place)s", place=located), "info")
             return redirect(url_for("sales.detail", sale_id=sale_id))
+        except GeocodingError as exc:
+            errors = [_("The address could not be located (%(why)s): enter its latitude and "
+                        "longitude.", why=str(exc))]  # fmt: skip
         except ValidationError as exc:
             errors = _errors(exc)
         except (DomainError, ValueError) as exc:
@@ -181,7 +191,7 @@ def new():  # type: ignore[no-untyped-def]
     status = 422 if errors else 200
     return render_template(
         "sales/new.html", products=products, errors=errors, form=form,
-        today=date.today().isoformat(),
+        today=date.today().isoformat(), geocoding=geocoder() is not None,
     ), status  # fmt: skip
 
 

@@ -8,14 +8,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from werkzeug.datastructures import MultiDict
 
 from domain.db import session_scope
 from domain.errors import DomainError
+from domain.geocoding import GeocodingError
 from domain.models import Staff, StaffAbsence
 from domain.schemas import AbsenceIn, StaffIn, validation_messages
 from domain.services import add_absence, create_staff
 from web.auth import current_user, role_required
 from web.extensions import engine, settings
+from web.locate import geocoder, locate_missing
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -48,9 +51,10 @@ def index():  # type: ignore[no-untyped-def]
 @role_required(*DISPATCH)
 def new():  # type: ignore[no-untyped-def]
     errors: list[str] = []
-    form = request.form
+    form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
+            form, located = locate_missing(form, "home_address", "home_latitude", "home_longitude")
             data = StaffIn(
                 name=form.get("name", ""),
                 email=form.get("email") or None,
@@ -69,12 +73,18 @@ def new():  # type: ignore[no-untyped-def]
                 member = create_staff(s, data, actor=current_user.email)
                 member_id = member.id
             flash(_("Staff member added."), "success")
+            if located:
+                flash(_("Address located: %(place)s", place=located), "info")
             return redirect(url_for("staff.detail", staff_id=member_id))
+        except GeocodingError as exc:
+            errors = [_("The address could not be located (%(why)s): enter its latitude and "
+                        "longitude.", why=str(exc))]  # fmt: skip
         except ValidationError as exc:
             errors = _errors(exc)
     return render_template(
-        "staff/new.html", errors=errors, form=form, weekdays=WEEKDAYS
-    ), (422 if errors else 200)
+        "staff/new.html", errors=errors, form=form, weekdays=WEEKDAYS,
+        geocoding=geocoder() is not None,
+    ), (422 if errors else 200)  # fmt: skip
 
 
 @bp.get("/<int:staff_id>")

@@ -1,0 +1,86 @@
+"""Addresses to coordinates through a Nominatim search service (self-hosted or a provider's).
+
+The optimizer needs every customer's and staff member's coordinates; dispatchers know their
+addresses. With ``POSVENTA_GEOCODER_URL`` set, forms left without coordinates are located here;
+without it (the embedded default, which has no network) coordinates are typed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+USER_AGENT = "posventa (field-service scheduler)"  # Nominatim's usage policy asks for one
+
+
+class GeocodingError(Exception):
+    """The address could not be located; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class Place:
+    latitude: float
+    longitude: float
+    label: str  # how the service names what it found, for the dispatcher to check
+
+
+class NominatimGeocoder:
+    """Nominatim's ``/search`` API. ``base_url`` like ``http://nominatim:8080``; ``countries``
+    (ISO codes, comma-separated) keeps "Calle Mayor 1" in the company's country."""
+
+    def __init__(
+        self,
+        base_url: str,
+        countries: str = "",
+        timeout_seconds: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.countries = countries.lower()
+        self.timeout = timeout_seconds
+        self._session = session
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            import requests  # imported on first use: it is slow to import
+
+            self._session = requests.Session()
+        return self._session
+
+    def locate(self, address: str) -> Place:
+        """The best match for ``address``; :class:`GeocodingError` if there is none."""
+        import requests
+
+        query = " ".join(address.split())
+        if not query:
+            raise GeocodingError("no address to locate")
+        params = {"q": query, "format": "jsonv2", "limit": "1"}
+        if self.countries:
+            params["countrycodes"] = self.countries
+        try:
+            resp = self.session.get(
+                f"{self.base_url}/search",
+                params=params,
+                headers={"User-Agent": USER_AGENT},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise GeocodingError(f"the geocoder at {self.base_url} is unreachable: {exc}") from exc
+        if resp.status_code != 200:
+            raise GeocodingError(f"the geocoder answered HTTP {resp.status_code}")
+        try:
+            found = resp.json()
+            if not found:
+                raise GeocodingError(f"no place found for {query!r}")
+            best = found[0]
+            return Place(
+                latitude=float(best["lat"]),
+                longitude=float(best["lon"]),
+                label=str(best.get("display_name") or query),
+            )
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise GeocodingError("the geocoder's answer could not be read") from exc

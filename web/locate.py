@@ -1,0 +1,40 @@
+"""Coordinates for a form's address, when the dispatcher left them out (see domain.geocoding)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from werkzeug.datastructures import MultiDict
+
+from domain.geocoding import NominatimGeocoder
+from web.extensions import settings
+
+GEOCODER_KEY = "posventa.geocoder"
+
+
+def geocoder() -> NominatimGeocoder | None:
+    """The app's geocoder (None when ``POSVENTA_GEOCODER_URL`` is not set)."""
+    cfg = settings()
+    if not cfg.geocoder_url:
+        return None
+    found = current_app.extensions.get(GEOCODER_KEY)
+    if found is None:
+        found = NominatimGeocoder(cfg.geocoder_url, countries=cfg.default_region)
+        current_app.extensions[GEOCODER_KEY] = found
+    return found
+
+
+def locate_missing(
+    form: MultiDict[str, str], address: str, latitude: str, longitude: str
+) -> tuple[MultiDict[str, str], str | None]:
+    """The form's fields with ``latitude`` and ``longitude`` filled in from ``address`` when
+    both were left empty and a geocoder is configured, and the name of the place found (None:
+    nothing was looked up). Raises :class:`domain.geocoding.GeocodingError`."""
+    fields = MultiDict(form)  # a copy: lists (e.g. working days) kept
+    lookup = geocoder()
+    if lookup is None or fields.get(latitude, "").strip() or fields.get(longitude, "").strip():
+        return fields, None
+    if not fields.get(address, "").strip():
+        return fields, None  # the schema says the address is missing
+    place = lookup.locate(fields[address])
+    fields[latitude], fields[longitude] = f"{place.latitude:.6f}", f"{place.longitude:.6f}"
+    return fields, place.label
