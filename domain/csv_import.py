@@ -3,7 +3,8 @@
 Columns (header row required, extra columns refused): ``customer_name``, ``phone``,
 ``product_sku``, ``sold_on`` (YYYY-MM-DD), ``latitude``, ``longitude``; optional ``email``,
 ``locale`` (es/en), ``address``, ``contract_months``, ``external_ref``. A customer already
-stored with the same phone number and name is reused.
+stored with the same name and phone at the same place is reused
+(:func:`domain.services.same_customer`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import io
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from domain.errors import DomainError
-from domain.models import Customer
 from domain.schemas import CustomerIn, SaleIn, validation_messages
-from domain.services import create_customer, product_by_sku, register_sale
+from domain.services import find_or_create_customer, product_by_sku, register_sale
 
 REQUIRED = ("customer_name", "phone", "product_sku", "sold_on", "latitude", "longitude")
 OPTIONAL = ("email", "locale", "address", "contract_months", "external_ref")
@@ -134,12 +134,7 @@ def import_sales(session: Session, rows: list[SaleRow], actor: str = "system") -
         raise CsvImportError(problems)
     sale_ids = []
     for row in rows:
-        existing = session.exec(
-            select(Customer).where(
-                Customer.phone == row.customer.phone, Customer.name == row.customer.name
-            )
-        ).first()
-        customer = existing or create_customer(session, row.customer, actor=actor)
+        customer, _ = find_or_create_customer(session, row.customer, actor=actor)
         try:
             sale = register_sale(
                 session,

@@ -31,6 +31,39 @@ def create_customer(session: Session, data: CustomerIn, actor: str = "system") -
     return customer
 
 
+def same_customer(session: Session, data: CustomerIn) -> Customer | None:
+    """A stored customer with the same name and phone at the same place (address, and
+    coordinates within about ten metres): a second sale to them must not make a duplicate, whose
+    SMS replies could not be told apart. The same person at another address is a new customer
+    (the visits go to each sale's customer's address)."""
+
+    def place(text: str) -> str:
+        return " ".join(text.casefold().replace(",", " ").split())
+
+    for found in session.exec(
+        select(Customer)
+        .where(Customer.phone == data.phone, Customer.name == data.name)
+        .order_by(Customer.id)  # type: ignore[arg-type]
+    ):
+        if (
+            place(found.address) == place(data.address)
+            and abs(found.latitude - data.latitude) < 1e-4
+            and abs(found.longitude - data.longitude) < 1e-4
+        ):
+            return found
+    return None
+
+
+def find_or_create_customer(
+    session: Session, data: CustomerIn, actor: str = "system"
+) -> tuple[Customer, bool]:
+    """The customer :func:`same_customer` finds, else a new one; and whether it was created."""
+    found = same_customer(session, data)
+    if found is not None:
+        return found, False
+    return create_customer(session, data, actor=actor), True
+
+
 def create_product(session: Session, data: ProductIn, actor: str = "system") -> Product:
     if session.exec(select(Product).where(Product.sku == data.sku)).first():
         raise Conflict(f"a product with SKU {data.sku!r} already exists")

@@ -21,7 +21,7 @@ from domain import audit
 from domain.db import session_scope
 from domain.models import AuditEntry, Sale, SaleStatus
 from domain.schemas import CustomerIn, SaleIn
-from domain.services import create_customer, register_sale
+from domain.services import find_or_create_customer, register_sale
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,15 @@ class NewSale(BaseModel):
         return self
 
 
-def register_new_sale(session: Session, data: NewSale, actor: str) -> Sale:
-    """Create the customer when needed, then the sale (validated; nothing written on error)."""
+def register_new_sale(session: Session, data: NewSale, actor: str) -> tuple[Sale, bool]:
+    """Create the customer when needed (a customer already stored with the same name, phone and
+    place is reused), then the sale (validated; nothing written on error). Returns the sale and
+    whether an existing customer was reused for details given as new."""
     customer_id = data.customer_id
+    reused = False
     if data.customer is not None:
-        customer_id = create_customer(session, data.customer, actor=actor).id
+        customer, created = find_or_create_customer(session, data.customer, actor=actor)
+        customer_id, reused = customer.id, not created
     sale_in = SaleIn(
         customer_id=customer_id,  # type: ignore[arg-type]
         product_sku=data.product_sku,
@@ -60,7 +64,7 @@ def register_new_sale(session: Session, data: NewSale, actor: str) -> Sale:
         contract_months=data.contract_months,
         external_ref=data.external_ref or None,
     )
-    return register_sale(session, sale_in, actor=actor)
+    return register_sale(session, sale_in, actor=actor), reused
 
 
 def start_sale_workflow(engine: Engine, gateway: Any, sale_id: int, actor: str) -> bool:

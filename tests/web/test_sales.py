@@ -275,3 +275,51 @@ def test_without_a_geocoder_coordinates_stay_required(client_for, sqlite_engine:
     )  # fmt: skip
     assert response.status_code == 422
     assert "latitude" in response.get_data(as_text=True).lower()
+
+
+def test_a_second_sale_to_the_same_customer_at_the_same_place_reuses_them(
+    client_for, sqlite_engine: Engine
+) -> None:
+    """Typing a known customer's details again does not make a duplicate (two customers on one
+    phone could not tell their SMS replies apart); the same person at another address, where
+    the new sale's visits will go, is a customer of their own."""
+    client, token = client_for("dispatcher")
+    form = {
+        "csrf_token": token, "product_sku": "BOIL-1", "sold_on": "2026-11-20",
+        "name": "Nuria Costa", "phone": "611 222 333", "latitude": "39.47",
+        "longitude": "-0.37", "address": "Calle Xàtiva 3", "locale": "es",
+    }  # fmt: skip
+    first = client.post("/sales/new", data=form)
+    again = client.post("/sales/new", data={**form, "phone": "+34 611 22 23 33",
+                                            "address": " calle xàtiva  3 ", "latitude": "39.47001"})
+    elsewhere = client.post("/sales/new", data={**form, "address": "Calle Colón 40",
+                                                "latitude": "39.4705", "longitude": "-0.3712"})
+    assert {first.status_code, again.status_code, elsewhere.status_code} == {302}
+    with Session(sqlite_engine) as s:
+        customers = s.exec(select(Customer).where(Customer.name == "Nuria Costa")).all()
+        sales = {c.address: len(s.exec(select(Sale).where(Sale.customer_id == c.id)).all())
+                 for c in customers}  # fmt: skip
+    assert sales == {"Calle Xàtiva 3": 2, "Calle Colón 40": 1}
+    reused = customers[0].id
+    page = client.get(again.location).get_data(as_text=True)
+    assert f"Customer #{reused}, already registered with this name, phone and address" in page
+    page = client.get(elsewhere.location).get_data(as_text=True)
+    assert "already registered" not in page
+
+
+def test_csv_import_makes_a_new_customer_for_another_address(
+    sqlite_engine: Engine, world: World
+) -> None:
+    from domain.csv_import import import_sales
+
+    header = HEADER.strip() + ",address\n"
+    with session_scope(sqlite_engine) as s:
+        import_sales(s, parse_sales_csv(header + "Rosa Vidal,612000111,BOIL-1,2026-11-02,"
+                                        "39.47,-0.37,,Calle Mayor 1\n"))  # fmt: skip
+        import_sales(s, parse_sales_csv(header + "Rosa Vidal,612000111,BOIL-1,2026-11-03,"
+                                        "39.48,-0.36,,Calle Sueca 9\n"))  # fmt: skip
+        import_sales(s, parse_sales_csv(header + "Rosa Vidal,612000111,BOIL-1,2026-11-04,"
+                                        "39.47,-0.37,,calle mayor 1\n"))  # fmt: skip
+    with Session(sqlite_engine) as s:
+        rosa = s.exec(select(Customer).where(Customer.name == "Rosa Vidal")).all()
+    assert sorted(c.address for c in rosa) == ["Calle Mayor 1", "Calle Sueca 9"]

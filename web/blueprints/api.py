@@ -224,7 +224,7 @@ def create_sale():  # type: ignore[no-untyped-def]
         body["customer"] = {**body["customer"], "default_region": settings().default_region}
     data = NewSale.model_validate(body)
     with session_scope(engine()) as s:
-        sale = register_new_sale(s, data, actor=_user().email)
+        sale, _reused = register_new_sale(s, data, actor=_user().email)
         sale_id = sale.id
     assert sale_id is not None
     started = start_sale_workflow(engine(), workflows(), sale_id, actor=_user().email)

@@ -108,9 +108,12 @@ def index():  # type: ignore[no-untyped-def]
 
 def _register_and_start(data: NewSale) -> int:
     with session_scope(engine()) as s:
-        sale = register_new_sale(s, data, actor=current_user.email)
-        sale_id = sale.id
+        sale, reused = register_new_sale(s, data, actor=current_user.email)
+        sale_id, customer_id = sale.id, sale.customer_id
     assert sale_id is not None
+    if reused:
+        flash(_("Customer #%(id)d, already registered with this name, phone and address, has "
+                "the new sale.", id=customer_id), "info")  # fmt: skip
     if start_sale_workflow(engine(), workflows(), sale_id, actor=current_user.email):
         flash(_("Sale %(id)d registered; its after-sales lifecycle has started.", id=sale_id),
               "success")
