@@ -32,7 +32,7 @@ from posventa.config import Settings
 from sms import templates as t
 from sms.errors import SmsError
 from sms.messenger import Messenger
-from sms.optout import OPTED_IN, customers_with_phone, opt_in, opt_in_source, opt_out
+from sms.optout import OPTED_IN, customers_with_phone, opt_in, opt_out, sms_keyword_source
 from sms.replies import (
     TWILIO_RESERVED,
     Context,
@@ -168,7 +168,7 @@ class InboundPipeline:
                 parsed = parse_reply(body)
                 if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
                     with Session(bind=conn) as session:  # same transaction as the message
-                        source = opt_in_source(message_id, parsed.keyword)
+                        source = sms_keyword_source(message_id, parsed.keyword)
                         if parsed.kind is ReplyKind.OPT_OUT:
                             opt_out(session, phone, source=source)
                         else:
@@ -342,7 +342,7 @@ class InboundPipeline:
             AuditEntry.entity == "customer",
             AuditEntry.entity_id == msg.customer_id,
         )
-        source = opt_in_source(msg.id, "YES")  # type: ignore[arg-type]
+        source = sms_keyword_source(msg.id, "YES")  # type: ignore[arg-type]
 
         def found(rows: list[dict]) -> bool:
             return any((details or {}).get("source") == source for details in rows)

@@ -11,7 +11,7 @@ from domain.visits import flag_phone_call
 OPTED_IN = "customer.sms_opt_in"  # audit action of a re-subscription
 
 
-def opt_in_source(message_id: int, keyword: str) -> str:
+def sms_keyword_source(message_id: int, keyword: str) -> str:
     """The audit's ``source`` of an opt-out or opt-in sent by SMS."""
     return f"sms {message_id}: {keyword}"
 
