@@ -15,6 +15,8 @@ list of changes applied to both strategies:
                               first strategy / second strategy)
     rw:N                      a random-walk ruin of N visits drawn in turn with SISR
     bypass:F                  SISR's bypass factor (default 0.01)
+    rec:S1[/S2]               how ruined visits are put back (a first-solution strategy's
+                              name, default LOCAL_CHEAPEST_INSERTION; first strategy / second)
     on:OP1,OP2                local-search operators switched back on
     off:OP1,OP2               further local-search operators switched off
     plus:OP1,OP2              local-search operators that are off by default switched on
@@ -81,6 +83,9 @@ def vary(variant: str, strategies: tuple[Strategy, ...]) -> tuple[Strategy, ...]
                 kw["random_walk"] = int(arg)
             elif name == "bypass":
                 kw["bypass_factor"] = float(arg)
+            elif name == "rec":
+                names = arg.split("/")
+                kw["recreate"] = names[min(k, len(names) - 1)]
             elif name == "off":
                 kw["operators_off"] = (*kw.get("operators_off", s.operators_off), *arg.split(","))
             elif name == "plus":
