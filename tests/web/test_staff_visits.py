@@ -229,3 +229,37 @@ def test_phone_page_names_the_day_and_points_to_the_next_visits(
     spanish = next_link(before)
     assert spanish is not None and spanish.startswith(PLAN_DAY.isoformat() + " martes, ")
     assert "Tus próximas visitas:" in page(before)
+
+
+def test_visits_of_a_day_still_to_come_are_reported_only_on_purpose(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """Browsing tomorrow's route, the outcome buttons sit behind "Report before the day", so a
+    tap meant for today's visit does not complete one that has not happened; today's route
+    shows them at once."""
+    from datetime import datetime
+
+    from tests.web.factories import PLAN_DAY, TZ
+
+    def stop_html(day: date) -> str:
+        page = ana.get(f"/me/?day={day.isoformat()}").get_data(as_text=True)
+        found = re.search(r'<div class="stop .*?</form>\s*(?:</details>)?', page, flags=re.S)
+        assert found is not None, page
+        return found.group(0)
+
+    ana, _ = client_for("technician")
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
+        visit.assigned_staff_id = world.staff["ana"]
+    early = stop_html(PLAN_DAY)
+    assert '<details class="early"><summary>Report before the day</summary>' in early
+    assert early.rstrip().endswith("</details>")
+    today = datetime.now(TZ).date()
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.planned_start = at(today, 23, 30)
+    on_the_day = stop_html(today)
+    assert "<details" not in on_the_day and 'value="done"' in on_the_day
