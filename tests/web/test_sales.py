@@ -323,3 +323,32 @@ def test_csv_import_makes_a_new_customer_for_another_address(
     with Session(sqlite_engine) as s:
         rosa = s.exec(select(Customer).where(Customer.name == "Rosa Vidal")).all()
     assert sorted(c.address for c in rosa) == ["Calle Mayor 1", "Calle Sueca 9"]
+
+
+def test_the_sale_form_finds_customers_by_name_phone_or_address(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    """The customer picker's suggestions: the number to fill in and who it is."""
+    client, token = client_for("dispatcher")
+    with Session(sqlite_engine) as s:
+        carmen = s.exec(select(Customer).where(Customer.name == "Carmen Ruiz")).one()
+
+    def found(q: str) -> list[int]:
+        r = client.get("/sales/customers.json", query_string={"q": q})
+        assert r.status_code == 200
+        return [m["id"] for m in r.get_json()]
+
+    assert found("carmen") == [carmen.id]
+    assert found(carmen.phone[-6:]) == [carmen.id]  # digits of the phone, however written
+    assert found(carmen.address[:8].lower()) and carmen.id in found(carmen.address[:8])
+    assert found("c") == []  # one letter: no search yet
+    assert found("nobody like this") == []
+    [match] = client.get("/sales/customers.json?q=carmen").get_json()
+    assert match["label"].startswith(f"Carmen Ruiz · {carmen.phone}")
+    # a name typed without picking a suggestion is refused in words
+    r = client.post("/sales/new", data={"csrf_token": token, "product_sku": "BOIL-1",
+                                        "sold_on": "2026-11-20", "customer_id": "Carmen"})
+    assert r.status_code == 422
+    assert "Pick the customer among the suggestions" in r.get_data(as_text=True)
+    technician, _ = client_for("technician")
+    assert technician.get("/sales/customers.json?q=carmen").status_code == 403

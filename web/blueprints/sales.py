@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -146,6 +155,31 @@ def start_pending():  # type: ignore[no-untyped-def]
     return redirect(url_for("sales.index"))
 
 
+CUSTOMER_MATCHES = 10
+
+
+@bp.get("/customers.json")
+@role_required(*DISPATCH)
+def customer_matches():  # type: ignore[no-untyped-def]
+    """Customers whose name, phone or address holds ``q`` (the sale form's customer picker)."""
+    q = " ".join((request.args.get("q") or "").split())[:100]
+    if len(q) < 2:
+        return jsonify([])
+    digits = "".join(ch for ch in q if ch.isdigit())
+    like = f"%{q}%"
+    cond = col(Customer.name).ilike(like) | col(Customer.address).ilike(like)
+    if len(digits) >= 3:
+        cond = cond | col(Customer.phone).contains(digits)
+    with Session(engine()) as s:
+        found = s.exec(
+            select(Customer).where(cond).order_by(col(Customer.name), col(Customer.id))
+            .limit(CUSTOMER_MATCHES)
+        ).all()  # fmt: skip
+    return jsonify([
+        {"id": c.id, "label": f"{c.name} · {c.phone} · {c.address}".rstrip(" ·")} for c in found
+    ])  # fmt: skip
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*DISPATCH)
 def new():  # type: ignore[no-untyped-def]
@@ -160,6 +194,9 @@ def new():  # type: ignore[no-untyped-def]
             customer_id = None
             if form.get("customer_id", "").strip():
                 customer_id = form["customer_id"].strip()
+                if not customer_id.isdigit():  # a name typed, no suggestion picked
+                    raise ValueError(_("Pick the customer among the suggestions (their number), "
+                                       "or leave it empty for a new customer."))  # fmt: skip
             else:
                 form, located = locate_missing(form, "address", "latitude", "longitude")
                 customer = CustomerIn(

@@ -13,4 +13,30 @@
       ev.target.select();
     }
   });
+  // <input data-customer-search=URL list=ID>: as a name or phone is typed, the customers
+  // matching it become the input's suggestions (each suggestion's value is the customer number).
+  var searchTimer = null;
+  document.addEventListener("input", function (ev) {
+    var input = ev.target;
+    if (!input.matches || !input.matches("input[data-customer-search]")) return;
+    var q = input.value.trim();
+    if (/^[0-9]+$/.test(q) && q.length < 3) return;  // a customer number being typed
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () {
+      fetch(input.getAttribute("data-customer-search") + "?q=" + encodeURIComponent(q),
+            { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (matches) {
+          var list = document.getElementById(input.getAttribute("list"));
+          list.replaceChildren.apply(list, matches.map(function (m) {
+            var option = document.createElement("option");
+            option.value = String(m.id);
+            option.label = m.label;
+            option.textContent = m.label;
+            return option;
+          }));
+        })
+        .catch(function () {});
+    }, 200);
+  });
 })();
