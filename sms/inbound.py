@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import insert, update
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.db import session_scope
-from domain.models import AuditEntry, Customer, SmsDirection, SmsMessage, SurveyAnswer
+from domain.models import AuditEntry, Customer, SmsDirection, SmsMessage, SurveyAnswer, Visit
 from domain.schemas import normalize_phone
 from domain.types import utcnow
 from domain.visits import flag_phone_call
@@ -50,7 +51,8 @@ from workflows.contracts import (
 
 log = logging.getLogger(__name__)
 
-CONVERSATION_TEMPLATES = t.VISIT_TEMPLATES + t.SALE_TEMPLATES
+# "slot_chosen" closes an offer: what comes after it is no longer a choice of time
+CONVERSATION_TEMPLATES = (*t.VISIT_TEMPLATES, *t.SALE_TEMPLATES, "slot_chosen")
 UNRESOLVED = "receiving"  # stored; its conversation not looked up yet
 RESOLVED = "received"
 HELP_FOR_CONTEXT = {
@@ -391,8 +393,29 @@ class InboundPipeline:
             return HandOff(msg.id, action, reply.send("reply_declined"))
         if parsed.kind is ReplyKind.RESCHEDULE and not result.offered_slots:
             return HandOff(msg.id, action, reply.send("reply_no_slots"))
-        # Offers and the new time are texted by the visit workflow itself.
+        if parsed.kind is ReplyKind.CHOOSE_SLOT:
+            return HandOff(msg.id, action, self._acknowledge_slot(msg, reply))
+        # Offers are texted by the visit workflow itself.
         return HandOff(msg.id, action)
+
+    def _acknowledge_slot(self, msg: SmsMessage, reply: _Replier) -> int | None:
+        """Tell the customer the time they chose is noted: the visit workflow texts it again
+        only once that day's plan is approved, which may be days away."""
+        with Session(self.engine) as session:
+            visit = session.get(Visit, msg.visit_id)
+            chosen = visit.pinned_start if visit is not None else None
+        if chosen is None:
+            return None
+        cfg = self.messenger.settings
+        width = timedelta(minutes=cfg.arrival_window_minutes)
+        return reply.send(
+            "slot_chosen",
+            extra={
+                "date": t.format_day(chosen, cfg.timezone, reply.locale),
+                "start": t.format_clock(chosen, cfg.timezone),
+                "end": t.format_clock(chosen + width, cfg.timezone),
+            },
+        )
 
     def _send_calendar_link(self, msg: SmsMessage, reply: _Replier) -> None:
         """After a confirmation: the customer's own secret link to add the visit to a calendar."""

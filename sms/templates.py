@@ -41,6 +41,7 @@ REPLY_TEMPLATES = (
     "reply_confirmed",
     "calendar_link",
     "reply_declined",
+    "slot_chosen",
     "reply_no_slots",
     "reply_rejected",
     "help_confirmation",
@@ -127,6 +128,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "reply_declined": {
         "es": "Entendido, no iremos en esa fecha. Le propondremos otra en breve.",
         "en": "Understood, we won't come on that date. We'll propose another one shortly.",
+    },
+    "slot_chosen": {
+        "es": "Anotado: su {kind} el {date}, llegada entre {start} y {end}. Le escribiremos "
+        "cuando quede confirmada.",
+        "en": "Noted: your {kind} on {date}, arriving between {start} and {end}. We'll text "
+        "you once it is confirmed.",
     },
     "reply_no_slots": {
         "es": "Ahora mismo no tenemos otras horas libres. Le llamaremos para buscar una fecha.",

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import Session
 
@@ -81,9 +83,18 @@ def test_slot_choice_after_an_offer(engine, company, messenger, pipeline, workfl
         slots=["2026-11-26T08:00:00+00:00", "2026-11-27T08:00:00+00:00"],
     )
     workflows.reply_result = CustomerReplyResult(accepted=True, status="requested")
+    with session_scope(engine) as s:  # what the workflow's pin_visit activity stores
+        s.get(Visit, company.visit_id).pinned_start = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     _, handoff = pipeline.receive_and_hand_off(sms("la 2"))
     assert workflows.replies[0][1].answer == "choose_slot" and workflows.replies[0][1].slot == 2
-    assert handoff.reply_message_id is None  # the workflow texts the new time itself
+    # the choice is acknowledged at once: the new plan, and its text, may be days away
+    [ack] = messages(engine, id=handoff.reply_message_id)
+    assert ack.template == "slot_chosen"
+    assert "vie 27/11" in ack.body and "09:00 y 11:00" in ack.body, ack.body
+    # after it, a "thanks" or the same number again is no longer read as a choice of time
+    _, handoff = pipeline.receive_and_hand_off(sms("gracias", sid="SM2"))
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "help_general"
+    assert len(workflows.replies) == 1
 
 
 def test_reschedule_without_free_times_says_so(engine, company, messenger, pipeline, workflows):
