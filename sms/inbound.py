@@ -25,7 +25,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.db import session_scope
-from domain.models import AuditEntry, Customer, SmsDirection, SmsMessage, SurveyAnswer, Visit
+from domain.models import (
+    AuditEntry,
+    Customer,
+    SmsDirection,
+    SmsMessage,
+    SurveyAnswer,
+    Visit,
+    VisitStatus,
+)
 from domain.schemas import normalize_phone
 from domain.types import utcnow
 from domain.visits import flag_phone_call
@@ -40,6 +48,7 @@ from sms.replies import (
     ParsedReply,
     ReplyKind,
     context_for_template,
+    is_courtesy,
     parse_reply,
 )
 from workflows.contracts import (
@@ -335,7 +344,21 @@ class InboundPipeline:
             return None if session is not None else self._visit_reply(msg, parsed, reply)
         if parsed.kind in (ReplyKind.SURVEY_SCORE, ReplyKind.SURVEY_COMMENT) and msg.sale_id:
             return None if session is not None else self._survey_answer(msg, parsed)
+        if is_courtesy(msg.body) and (
+            context is Context.NONE or self._visit_confirmed(msg.visit_id, session)
+        ):
+            return HandOff(message_id, "thanks")  # "gracias" after it is all settled: no answer
         return HandOff(message_id, "help", reply.send(HELP_FOR_CONTEXT[context]))
+
+    def _visit_confirmed(self, visit_id: int | None, session: Session | None) -> bool:
+        """Whether the customer has confirmed the visit already."""
+        if visit_id is None:
+            return False
+        query = select(Visit.status).where(Visit.id == visit_id)
+        if session is not None:
+            return session.exec(query).first() == VisitStatus.CONFIRMED.value
+        with Session(self.engine) as own:  # a read: nothing to commit
+            return own.exec(query).first() == VisitStatus.CONFIRMED.value
 
     def _resubscribed(self, msg: SmsMessage, session: Session | None) -> bool:
         """Whether this message opted its customer back in (it was received opted out)."""

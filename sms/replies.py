@@ -195,6 +195,12 @@ def _slot(norm: str) -> int | None:
     return int(norm) if norm in {"1", "2", "3"} else None
 
 
+def is_courtesy(text: str) -> bool:
+    """Nothing but thanks and the like ("Gracias", "ok, thank you"): it asks for nothing."""
+    words = normalize(text).split()
+    return bool(words) and all(word in COURTESY_WORDS for word in words)
+
+
 def _confirms_courteously(norm: str) -> bool:
     """A confirmation word (or "de acuerdo") followed by nothing but words of courtesy."""
     words = norm.split()

@@ -91,9 +91,12 @@ def test_slot_choice_after_an_offer(engine, company, messenger, pipeline, workfl
     [ack] = messages(engine, id=handoff.reply_message_id)
     assert ack.template == "slot_chosen"
     assert "vie 27/11" in ack.body and "09:00 y 11:00" in ack.body, ack.body
-    # after it, a "thanks" or the same number again is no longer read as a choice of time
-    _, handoff = pipeline.receive_and_hand_off(sms("gracias", sid="SM2"))
+    # after it, the same number again is no longer read as a choice of time, and a "thanks"
+    # asks for nothing, so it gets no answer
+    _, handoff = pipeline.receive_and_hand_off(sms("2", sid="SM2"))
     assert messages(engine, id=handoff.reply_message_id)[0].template == "help_general"
+    _, handoff = pipeline.receive_and_hand_off(sms("¡Muchas gracias!", sid="SM3"))
+    assert (handoff.action, handoff.reply_message_id) == ("thanks", None)
     assert len(workflows.replies) == 1
 
 
@@ -274,3 +277,18 @@ def test_a_slot_that_was_not_offered_gets_the_slot_help(
     assert messages(engine, id=handoff.reply_message_id)[0].template == "help_slots"
     with Session(engine) as s:
         assert s.get(Visit, company.visit_id).needs_phone_call is False
+
+
+def test_thanks_after_confirming_gets_no_answer_but_before_it_gets_the_help(
+    engine, company, messenger, pipeline, workflows
+):
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    _, handoff = pipeline.receive_and_hand_off(sms("Gracias"))
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "help_confirmation"
+    with session_scope(engine) as s:  # the customer confirmed (by SMS or by phone)
+        s.get(Visit, company.visit_id).status = "confirmed"
+    _, handoff = pipeline.receive_and_hand_off(sms("thank you", sid="SM2"))
+    assert (handoff.action, handoff.reply_message_id) == ("thanks", None)
+    assert workflows.replies == []
+    _, handoff = pipeline.receive_and_hand_off(sms("¿a qué hora?", sid="SM3"))
+    assert messages(engine, id=handoff.reply_message_id)[0].template == "help_confirmation"

@@ -180,3 +180,14 @@ def test_parser_never_fails_and_is_stable_under_normalization(text, context):
 @given(st.integers(min_value=1, max_value=5), st.text(alphabet=" .!", max_size=3))
 def test_every_score_is_read(score, tail):
     assert parse_reply(f"{score}{tail}", SC).score == score
+
+
+@pytest.mark.parametrize(
+    ("text", "courtesy"),
+    [("Gracias", True), ("¡Muchas gracias!", True), ("ok, thank you", True), ("👍", False),
+     ("gracias pero", False), ("", False), ("gracias, ¿a qué hora?", False)],
+)  # fmt: skip
+def test_courtesy_is_thanks_and_nothing_else(text, courtesy):
+    from sms.replies import is_courtesy
+
+    assert is_courtesy(text) is courtesy
