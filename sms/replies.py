@@ -117,6 +117,32 @@ COURTESY_WORDS = CONFIRM_LEADS | frozenset(
         "AT", "THE", "SOUNDS", "LOOKING", "FORWARD", "TO", "AND", "MUCH", "VERY",
     }
 )  # fmt: skip
+# "No, I can't that day", "Lo siento, no puedo ese día": a refusal, then only words that say
+# why not or when. Punctuation is gone once normalized, so words that would turn "no" into
+# "no [worries]" ("bien", "estaré", "casa", "there", "works") are not among them: "No, está
+# bien", "No problem", "No hay problema", "I can't wait" stay unread and get the help text.
+DECLINE_OPENERS = frozenset(
+    {"SORRY", "LO", "SIENTO", "PERDON", "DISCULPE", "DISCULPA", "LAMENTABLEMENTE",
+     "UNFORTUNATELY"}
+)  # fmt: skip
+DECLINE_LEADS = (  # longest first
+    ("NO", "ME", "VIENE", "BIEN"), ("NO", "ME", "VA", "BIEN"), ("NO", "NOS", "VIENE", "BIEN"),
+    ("NO", "NOS", "VA", "BIEN"), ("I", "CANT"), ("I", "CANNOT"), ("WE", "CANT"),
+    ("WE", "CANNOT"), ("NO",), ("CANT",), ("CANNOT",),
+)  # fmt: skip
+DECLINE_FILLER = frozenset(
+    {
+        # Spanish
+        "GRACIAS", "MUCHAS", "LO", "SIENTO", "PERDON", "PUEDO", "PODEMOS", "PODRE", "PODREMOS",
+        "NADIE", "ESE", "ESA", "EL", "LA", "ESTE", "DIA", "HORA", "FECHA", "LUNES", "MARTES",
+        "MIERCOLES", "JUEVES", "VIERNES", "SABADO", "ME", "NOS", "Y",
+        # English
+        "THANKS", "THANK", "YOU", "SORRY", "CANT", "CANNOT", "MAKE", "IT", "DO", "NOT", "WONT",
+        "BE", "AVAILABLE", "THAT", "DAY", "DATE", "TIME", "ON", "AT", "THE", "IM", "AFRAID",
+        "NOBODY", "AWAY", "OUT", "OF", "TOWN", "I", "WE", "AND", "SO", "MONDAY", "TUESDAY",
+        "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY",
+    }
+)  # fmt: skip
 SLOT_PREFIXES = ("OPCION ", "OPTION ", "SLOT ", "LA ", "EL ", "NUMERO ", "NUMBER ", "NO ")
 THUMBS_UP = ("👍", "👌")
 
@@ -201,6 +227,18 @@ def is_courtesy(text: str) -> bool:
     return bool(words) and all(word in COURTESY_WORDS for word in words)
 
 
+def _declines_in_words(norm: str) -> bool:
+    """A refusal ("no", "I can't", after an optional "sorry") followed by nothing but words
+    that say why not or when (no time, no name, no "problem", no "wait")."""
+    words = norm.split()
+    while words and words[0] in DECLINE_OPENERS:
+        words = words[1:]
+    for lead in DECLINE_LEADS:
+        if tuple(words[: len(lead)]) == lead and len(words) > len(lead):
+            return len(words) <= 15 and all(w in DECLINE_FILLER for w in words[len(lead) :])
+    return False
+
+
 def _confirms_courteously(norm: str) -> bool:
     """A confirmation word (or "de acuerdo") followed by nothing but words of courtesy."""
     words = norm.split()
@@ -228,7 +266,7 @@ def parse_reply(text: str, context: Context = Context.NONE) -> ParsedReply:
             or _confirms_courteously(norm)
         ):
             return ParsedReply(ReplyKind.CONFIRM)
-        if norm in DECLINE_WORDS:
+        if norm in DECLINE_WORDS or _declines_in_words(norm):
             return ParsedReply(ReplyKind.DECLINE)
         if norm in RESCHEDULE_WORDS:
             return ParsedReply(ReplyKind.RESCHEDULE)

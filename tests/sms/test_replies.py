@@ -97,6 +97,32 @@ COURTEOUS = [
 ]
 
 
+# A refusal followed by why not or when declines; anything else is left to the help text.
+REFUSALS = [
+    ("No, I can't that day", ReplyKind.DECLINE),
+    ("Sorry, I can't make it on Tuesday", ReplyKind.DECLINE),
+    ("No puedo ese día, lo siento", ReplyKind.DECLINE),
+    ("No, thank you", ReplyKind.DECLINE),
+    ("I'm afraid we can't do Tuesday", ReplyKind.UNKNOWN),  # "afraid" before the refusal
+    ("Lo siento, no estaré en casa", ReplyKind.UNKNOWN),  # as "No, estaré en casa" once
+    ("No, está bien", ReplyKind.UNKNOWN),  # "no worries, it's fine"
+    ("No, that time works for me", ReplyKind.UNKNOWN),
+    ("No, I'll be there", ReplyKind.UNKNOWN),
+    ("No me viene bien el martes", ReplyKind.DECLINE),
+    ("No problem!", ReplyKind.UNKNOWN),
+    ("No hay problema", ReplyKind.UNKNOWN),
+    ("I can't wait!", ReplyKind.UNKNOWN),
+    ("No sé", ReplyKind.UNKNOWN),
+    ("No puedo a las 9, mejor a las 11", ReplyKind.UNKNOWN),
+    ("Sí, no puedo esperar", ReplyKind.UNKNOWN),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), REFUSALS)
+def test_a_refusal_with_its_reason_declines_and_nothing_else_does(text, kind):
+    assert parse_reply(text, C).kind is kind
+
+
 @pytest.mark.parametrize(("text", "kind"), COURTEOUS)
 def test_a_confirmation_with_courtesy_confirms_and_nothing_else_does(text, kind):
     assert parse_reply(text, C).kind is kind
