@@ -51,6 +51,7 @@ from sms.replies import (
     is_courtesy,
     parse_reply,
 )
+from sms.status import TERMINAL as FAILED
 from workflows.contracts import (
     CustomerReplyInput,
     CustomerReplyResult,
@@ -450,6 +451,14 @@ class InboundPipeline:
         with session_scope(self.engine) as session:
             if session.exec(select(SmsMessage.id).where(SmsMessage.idempotency_key == key)).first():
                 return  # a retried hand-off: the link went out already
+            sent_before = select(SmsMessage.id).where(
+                SmsMessage.direction == SmsDirection.OUTBOUND.value,
+                SmsMessage.template == "calendar_link",
+                SmsMessage.visit_id == msg.visit_id,
+                col(SmsMessage.status).not_in(FAILED),  # a link that never reached the phone
+            )
+            if session.exec(sent_before).first():
+                return  # confirmed again: the link they have shows the visit as it is now
             token = issue_customer_link(session, msg.visit_id)
         url = customer_visit_url(self.settings, token)
         reply.send("calendar_link", key=key, extra={"url": url})

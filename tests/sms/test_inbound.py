@@ -59,6 +59,10 @@ def test_confirmation_reaches_the_visit_workflow_and_is_answered(
     # a retried hand-off sends neither the answer nor the link again
     pipeline.hand_off(received.message_id)
     assert len(messages(engine, template="calendar_link")) == 1
+    # confirmed again: the answer again, but not a second link (the first shows the visit)
+    _, again = pipeline.receive_and_hand_off(sms("Sí, gracias", sid="SM2"))
+    assert messages(engine, id=again.reply_message_id)[0].template == "reply_confirmed"
+    assert len(messages(engine, template="calendar_link")) == 1
 
 
 def test_same_message_sid_twice_is_stored_and_handed_off_once(
