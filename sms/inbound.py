@@ -15,9 +15,10 @@ Two steps, so a webhook can answer at once:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
@@ -60,6 +61,7 @@ from workflows.contracts import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # "slot_chosen" closes an offer: what comes after it is no longer a choice of time
 CONVERSATION_TEMPLATES = (*t.VISIT_TEMPLATES, *t.SALE_TEMPLATES, "slot_chosen")
@@ -356,10 +358,14 @@ class InboundPipeline:
         if visit_id is None:
             return False
         query = select(Visit.status).where(Visit.id == visit_id)
+        return self._read(session, lambda s: s.exec(query).first()) == VisitStatus.CONFIRMED.value
+
+    def _read(self, session: Session | None, read: Callable[[Session], T]) -> T:
+        """``read`` in the caller's session, or in a session of its own (nothing to commit)."""
         if session is not None:
-            return session.exec(query).first() == VisitStatus.CONFIRMED.value
-        with Session(self.engine) as own:  # a read: nothing to commit
-            return own.exec(query).first() == VisitStatus.CONFIRMED.value
+            return read(session)
+        with Session(self.engine) as own:
+            return read(own)
 
     def _resubscribed(self, msg: SmsMessage, session: Session | None) -> bool:
         """Whether this message opted its customer back in (it was received opted out)."""
@@ -369,14 +375,8 @@ class InboundPipeline:
             AuditEntry.entity_id == msg.customer_id,
         )
         source = sms_keyword_source(msg.id, "YES")  # type: ignore[arg-type]
-
-        def found(rows: list[dict]) -> bool:
-            return any((details or {}).get("source") == source for details in rows)
-
-        if session is not None:
-            return found(list(session.exec(query)))
-        with Session(self.engine) as own:  # a read: nothing to commit
-            return found(list(own.exec(query)))
+        rows = self._read(session, lambda s: list(s.exec(query)))
+        return any((details or {}).get("source") == source for details in rows)
 
     def _survey_scored(self, sale_id: int | None, session: Session | None) -> bool:
         """Whether the sale's survey has its score already."""
@@ -385,10 +385,7 @@ class InboundPipeline:
         query = select(SurveyAnswer.id).where(
             SurveyAnswer.sale_id == sale_id, col(SurveyAnswer.score).is_not(None)
         )
-        if session is not None:
-            return session.exec(query).first() is not None
-        with Session(self.engine) as own:  # a read: nothing to commit
-            return own.exec(query).first() is not None
+        return self._read(session, lambda s: s.exec(query).first()) is not None
 
     def _visit_reply(self, msg: SmsMessage, parsed: ParsedReply, reply: _Replier) -> HandOff:
         assert msg.id is not None and msg.visit_id is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -146,6 +146,19 @@ def test_admin_issues_and_revokes_api_tokens(client_for, world: World) -> None:
     assert "ERP" in listing and raw.group(1) not in listing
 
 
+def on_anas_route(engine: Engine, world: World, start: datetime, approve: bool = True) -> None:
+    """The world's first visit planned for Ana at ``start`` (its plan approved, unless not)."""
+    with session_scope(engine) as s:
+        if approve:
+            plan = s.get(DailyPlan, world.plan_id)
+            assert plan is not None
+            plan.status = PlanStatus.APPROVED.value
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.planned_start = "planned", start
+        visit.assigned_staff_id = world.staff["ana"]
+
+
 def test_phone_page_says_when_the_days_plan_is_not_approved_yet(
     client_for, world: World, sqlite_engine: Engine
 ) -> None:
@@ -166,14 +179,7 @@ def test_phone_page_says_when_the_days_plan_is_not_approved_yet(
     assert note() == (
         "This day's plan is still a draft: your visits appear here once the office approves it."
     )
-    with session_scope(sqlite_engine) as s:  # approved: the route, without a note
-        plan = s.get(DailyPlan, world.plan_id)
-        assert plan is not None
-        plan.status = PlanStatus.APPROVED.value
-        visit = s.get(Visit, world.visits[0])
-        assert visit is not None
-        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
-        visit.assigned_staff_id = world.staff["ana"]
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))  # approved: the route, without a note
     assert note() is None
     with session_scope(sqlite_engine) as s:  # re-optimized: a new draft waits for approval
         s.add(DailyPlan(plan_date=PLAN_DAY, version=2, status=PlanStatus.DRAFT.value))
@@ -201,14 +207,7 @@ def test_phone_page_names_the_day_and_points_to_the_next_visits(
         return f"{found.group(1)} {found.group(2)}" if found else None
 
     ana, _ = client_for("technician")
-    with session_scope(sqlite_engine) as s:
-        plan = s.get(DailyPlan, world.plan_id)
-        assert plan is not None
-        plan.status = PlanStatus.APPROVED.value
-        visit = s.get(Visit, world.visits[0])
-        assert visit is not None
-        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
-        visit.assigned_staff_id = world.staff["ana"]
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))
     before = PLAN_DAY - timedelta(days=3)
     long_day = f"{PLAN_DAY:%A}, {PLAN_DAY:%B} {PLAN_DAY.day}, {PLAN_DAY.year}"
     assert next_link(before) == f"{PLAN_DAY.isoformat()} {long_day}"
@@ -237,8 +236,6 @@ def test_visits_of_a_day_still_to_come_are_reported_only_on_purpose(
     """Browsing tomorrow's route, the outcome buttons sit behind "Report before the day", so a
     tap meant for today's visit does not complete one that has not happened; today's route
     shows them at once."""
-    from datetime import datetime
-
     from tests.web.factories import PLAN_DAY, TZ
 
     def stop_html(day: date) -> str:
@@ -248,11 +245,7 @@ def test_visits_of_a_day_still_to_come_are_reported_only_on_purpose(
         return found.group(0)
 
     ana, _ = client_for("technician")
-    with session_scope(sqlite_engine) as s:
-        visit = s.get(Visit, world.visits[0])
-        assert visit is not None
-        visit.status, visit.planned_start = "planned", at(PLAN_DAY, 9)
-        visit.assigned_staff_id = world.staff["ana"]
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9), approve=False)
     early = stop_html(PLAN_DAY)
     assert '<details class="early"><summary>Report before the day</summary>' in early
     assert early.rstrip().endswith("</details>")

@@ -6,7 +6,7 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -67,11 +67,7 @@ def next_route_day(s: Session, staff_id: int, after: date, tz: ZoneInfo) -> date
             col(Visit.status).in_([v.value for v in UPCOMING_STATUSES]),
         )
     ).one()
-    if first is None:
-        return None
-    if first.tzinfo is None:  # SQLite hands back naive UTC
-        first = first.replace(tzinfo=UTC)
-    return first.astimezone(tz).date()  # type: ignore[no-any-return]
+    return first.astimezone(tz).date() if first is not None else None  # aware: UTCDateTime
 
 
 def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[Visit, Customer]]:
