@@ -5,6 +5,11 @@ Columns (header row required, extra columns refused): ``customer_name``, ``phone
 ``locale`` (es/en), ``address``, ``contract_months``, ``external_ref``. A customer already
 stored with the same name and phone at the same place is reused
 (:func:`domain.services.same_customer`).
+
+With a geocoder (``POSVENTA_GEOCODER_URL``) a row may leave both coordinates empty, and the
+file may leave out both coordinate columns, when it gives the address: each distinct address is
+located once, after every other check has passed, and an address that cannot be found is a
+problem of its row like any other.
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from domain.errors import DomainError
+from domain.geocoding import GeocoderUnavailable, GeocodingError, NominatimGeocoder, Place
 from domain.schemas import CustomerIn, SaleIn, validation_messages
 from domain.services import find_or_create_customer, product_by_sku, register_sale
 
-REQUIRED = ("customer_name", "phone", "product_sku", "sold_on", "latitude", "longitude")
+COORDINATES = ("latitude", "longitude")
+REQUIRED = ("customer_name", "phone", "product_sku", "sold_on", *COORDINATES)
 OPTIONAL = ("email", "locale", "address", "contract_months", "external_ref")
 MAX_ROWS = 5000
+# Locating is one request per distinct address, inside the upload's web request (gunicorn
+# gives it 60 s): a self-hosted Nominatim answers in tens of milliseconds.
+MAX_ADDRESSES_TO_LOCATE = 300
 
 
 class CsvImportError(DomainError):
@@ -41,14 +51,20 @@ class SaleRow:
     sold_on: str
     contract_months: int | None
     external_ref: str | None
+    located: str | None = None  # what the geocoder found for the address, if it was looked up
 
 
 def _messages(exc: ValidationError) -> str:
     return "; ".join(validation_messages(exc, whole="row"))
 
 
-def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
-    """Validate a whole CSV file; raise :class:`CsvImportError` with every problem found."""
+def parse_sales_csv(
+    text: str, default_region: str = "ES", geocoder: NominatimGeocoder | None = None
+) -> list[SaleRow]:
+    """Validate a whole CSV file; raise :class:`CsvImportError` with every problem found.
+
+    With ``geocoder``, rows without coordinates are located from their address (see the
+    module docstring); the geocoder is not asked while any other problem remains."""
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -57,7 +73,10 @@ def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
         dialect = csv.excel  # type: ignore[assignment]
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
+    required = REQUIRED
+    if geocoder is not None and "address" in header and not set(COORDINATES) & set(header):
+        required = tuple(c for c in REQUIRED if c not in COORDINATES)
+    missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     problems = []
     if missing:
@@ -67,6 +86,7 @@ def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
     if problems:
         raise CsvImportError(problems)
     rows: list[SaleRow] = []
+    to_locate: list[SaleRow] = []
     refs: set[str] = set()
     for number, raw in enumerate(reader, start=2):
         if len(rows) >= MAX_ROWS:
@@ -77,6 +97,12 @@ def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
             continue
         if not any(values.values()):
             continue
+        locate = (
+            geocoder is not None
+            and not values.get("latitude")
+            and not values.get("longitude")
+            and bool(values.get("address"))
+        )
         try:
             customer = CustomerIn(
                 name=values["customer_name"],
@@ -84,8 +110,9 @@ def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
                 email=values.get("email") or None,
                 locale=values.get("locale") or "es",
                 address=values.get("address", ""),
-                latitude=values["latitude"],
-                longitude=values["longitude"],
+                # a place-holder until the address is located, so every other check runs now
+                latitude=0 if locate else values.get("latitude", ""),
+                longitude=0 if locate else values.get("longitude", ""),
                 default_region=default_region,
             )
             sale = SaleIn(
@@ -105,21 +132,67 @@ def parse_sales_csv(text: str, default_region: str = "ES") -> list[SaleRow]:
             if sale.external_ref in refs:
                 problems.append(f"line {number}: reference {sale.external_ref!r} appears twice")
             refs.add(sale.external_ref)
-        rows.append(
-            SaleRow(
-                line=number,
-                customer=customer,
-                product_sku=sale.product_sku,
-                sold_on=sale.sold_on.isoformat(),
-                contract_months=sale.contract_months,
-                external_ref=sale.external_ref,
-            )
+        row = SaleRow(
+            line=number,
+            customer=customer,
+            product_sku=sale.product_sku,
+            sold_on=sale.sold_on.isoformat(),
+            contract_months=sale.contract_months,
+            external_ref=sale.external_ref,
         )
+        rows.append(row)
+        if locate:
+            to_locate.append(row)
     if problems:
         raise CsvImportError(problems)
     if not rows:
         raise CsvImportError(["the file has no sales"])
+    if to_locate:
+        assert geocoder is not None
+        _locate_rows(to_locate, geocoder)
     return rows
+
+
+def _address_key(address: str) -> str:
+    return " ".join(address.split()).casefold()
+
+
+def _locate_rows(rows: list[SaleRow], geocoder: NominatimGeocoder) -> None:
+    """Fill in each row's coordinates from its address (one lookup per distinct address);
+    :class:`CsvImportError` lists the addresses that cannot be found."""
+    distinct = {_address_key(r.customer.address) for r in rows}
+    if len(distinct) > MAX_ADDRESSES_TO_LOCATE:
+        raise CsvImportError(
+            [
+                f"{len(distinct)} addresses to locate: at most {MAX_ADDRESSES_TO_LOCATE} per "
+                "file; split the file or give their latitude and longitude"
+            ]
+        )
+    found: dict[str, Place | GeocodingError] = {}
+    problems = []
+    for row in rows:
+        key = _address_key(row.customer.address)
+        if key not in found:
+            try:
+                found[key] = geocoder.locate(row.customer.address)
+            except GeocoderUnavailable as exc:
+                problem = f"line {row.line}: no address could be located: {exc}"
+                raise CsvImportError([problem]) from exc
+            except GeocodingError as exc:
+                found[key] = exc
+        place = found[key]
+        if isinstance(place, GeocodingError):
+            problems.append(
+                f"line {row.line}: the address could not be located ({place}): "
+                "give its latitude and longitude"
+            )
+            continue
+        row.customer = row.customer.model_copy(
+            update={"latitude": place.latitude, "longitude": place.longitude}
+        )
+        row.located = place.label
+    if problems:
+        raise CsvImportError(problems)
 
 
 def import_sales(session: Session, rows: list[SaleRow], actor: str = "system") -> list[int]:

@@ -20,6 +20,11 @@ class GeocodingError(Exception):
     """The address could not be located; the message says why, in words."""
 
 
+class GeocoderUnavailable(GeocodingError):
+    """The geocoder itself failed (unreachable, an error status, an unreadable answer): no
+    other address will be located either, so a caller locating many stops at the first."""
+
+
 @dataclass(frozen=True)
 class Place:
     latitude: float
@@ -69,9 +74,11 @@ class NominatimGeocoder:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise GeocodingError(f"the geocoder at {self.base_url} is unreachable: {exc}") from exc
+            raise GeocoderUnavailable(
+                f"the geocoder at {self.base_url} is unreachable: {exc}"
+            ) from exc
         if resp.status_code != 200:
-            raise GeocodingError(f"the geocoder answered HTTP {resp.status_code}")
+            raise GeocoderUnavailable(f"the geocoder answered HTTP {resp.status_code}")
         try:
             found = resp.json()
             if not found:
@@ -83,4 +90,4 @@ class NominatimGeocoder:
                 label=str(best.get("display_name") or query),
             )
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise GeocodingError("the geocoder's answer could not be read") from exc
+            raise GeocoderUnavailable("the geocoder's answer could not be read") from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from werkzeug.datastructures import MultiDict
 
@@ -38,3 +40,17 @@ def locate_missing(
     place = lookup.locate(fields[address])
     fields[latitude], fields[longitude] = f"{place.latitude:.6f}", f"{place.longitude:.6f}"
     return fields, place.label
+
+
+def locate_missing_json(customer: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """An API body's customer with ``latitude`` and ``longitude`` filled in from its
+    ``address`` when both are absent (or null) and a geocoder is configured, and the name of
+    the place found (None: nothing was looked up). Raises :class:`GeocodingError`."""
+    lookup = geocoder()
+    address = customer.get("address")
+    if lookup is None or customer.get("latitude") is not None:
+        return customer, None
+    if customer.get("longitude") is not None or not isinstance(address, str) or not address.strip():
+        return customer, None  # the schema says what is missing
+    place = lookup.locate(address)
+    return {**customer, "latitude": place.latitude, "longitude": place.longitude}, place.label

@@ -70,6 +70,7 @@ SALE = {
         "visits": {"type": "array", "items": {"$ref": "#/components/schemas/Visit"}},
         "survey": {"type": ["object", "null"]},
         "workflow_started": {"type": "boolean"},
+        "address_located": {"type": "string"},
     },
 }
 STAFF = {
@@ -201,9 +202,13 @@ def openapi_document() -> dict[str, Any]:
             "post": {
                 "operationId": "createSale",
                 "summary": "Register a sale (new or existing customer) and start its lifecycle",
+                "description": "With a geocoder configured (POSVENTA_GEOCODER_URL) a new "
+                "customer may be sent without latitude and longitude: they are located from "
+                "the address, and the answer's address_located says what was found (422 if "
+                "nothing is, 503 if the geocoder fails).",
                 "requestBody": body(new_sale),
                 "responses": {"201": _json(ref("Sale"), "The stored sale"), **common,
-                              **_errors(400, 404, 409, 415, 422)},
+                              **_errors(400, 404, 409, 415, 422, 503)},
             },
             "get": {
                 "operationId": "listSales",

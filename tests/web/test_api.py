@@ -245,3 +245,32 @@ def test_out_of_range_input_is_a_4xx_not_a_crash(api: FlaskClient, sqlite_engine
     assert counts(sqlite_engine) == before
     assert api.post("/api/v1/plans/2001-01-01/optimize", json={}).status_code == 409
     assert api.post("/api/v1/plans/2999-01-01/optimize", json={}).status_code == 422
+
+
+def test_a_customer_sent_without_coordinates_is_located_from_the_address(
+    settings: Settings, sqlite_engine: Engine, world: World
+) -> None:
+    from tests.domain.fake_nominatim import serve_nominatim
+
+    found = (39.4669, -0.3774, "24, Carrer de Xàtiva, València")
+    customer = {k: v for k, v in NEW_SALE["customer"].items() if k not in ("latitude", "longitude")}
+    body = {**NEW_SALE, "customer": {**customer, "address": "Carrer de Xàtiva 24, València"}}
+    with serve_nominatim({"Carrer de Xàtiva 24, València": found}) as fake:
+        client = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine).test_client()
+        raw = token_for(sqlite_engine, world.users["dispatcher"])
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+        before = counts(sqlite_engine)
+        unknown = client.post("/api/v1/sales", json={
+            **body, "customer": {**body["customer"], "address": "Calle Inventada 0"}
+        })  # fmt: skip
+        created = client.post("/api/v1/sales", json=body)
+    assert unknown.status_code == 422
+    assert unknown.get_json()["details"] == [
+        {"loc": ["customer", "address"], "message": "no place found for 'Calle Inventada 0'"}
+    ]
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["address_located"] == "24, Carrer de Xàtiva, València"
+    assert counts(sqlite_engine) == (before[0] + 1, before[1] + 1)
+    with Session(sqlite_engine) as s:
+        stored = s.get(Customer, created.get_json()["customer_id"])
+        assert stored is not None and (stored.latitude, stored.longitude) == (39.4669, -0.3774)

@@ -352,3 +352,93 @@ def test_the_sale_form_finds_customers_by_name_phone_or_address(
     assert "Pick the customer among the suggestions" in r.get_data(as_text=True)
     technician, _ = client_for("technician")
     assert technician.get("/sales/customers.json?q=carmen").status_code == 403
+
+
+VALENCIA = {
+    "Carrer de Xàtiva 24, València": (39.4669, -0.3774, "24, Carrer de Xàtiva, València"),
+    "Calle de Colón 40, València": (39.4705, -0.3712, "40, Calle de Colón, València"),
+}
+NO_COORDINATES = "customer_name,phone,product_sku,sold_on,address,external_ref\n"
+
+
+def test_csv_rows_without_coordinates_are_located_from_their_address(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    """An ERP export has addresses, not coordinates: with a geocoder the coordinate columns
+    may be left out; each distinct address is looked up once."""
+    from tests.domain.fake_nominatim import serve_nominatim
+    from tests.web.conftest import login, make_app
+
+    text = NO_COORDINATES + (
+        '"Ana Ruiz",612000111,BOIL-1,2026-11-02,"Carrer de Xàtiva 24, València",ERP-1\n'
+        '"Ana Ruiz",612000111,BOIL-1,2026-11-09," carrer de xàtiva 24,  València",ERP-2\n'
+        '"Luis Mora",612000222,BOIL-1,2026-11-03,"Calle de Colón 40, València",ERP-3\n'
+    )
+    with serve_nominatim(VALENCIA) as fake:
+        client = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine).test_client()
+        token = login(client, world.users["dispatcher"])
+        assert "located from their address" in client.get("/sales/import").get_data(True)
+        before = sale_count(sqlite_engine)
+        response = upload(client, token, text)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        listing = client.get(response.location).get_data(as_text=True)
+    assert "3 sales imported." in listing and "3 addresses located by the geocoder." in listing
+    assert [params["q"] for params, _ in fake.requests] == [
+        "Carrer de Xàtiva 24, València", "Calle de Colón 40, València"
+    ]
+    assert sale_count(sqlite_engine) == before + 3
+    with Session(sqlite_engine) as s:
+        placed = {(c.name, c.latitude, c.longitude) for c in s.exec(select(Customer)).all()
+                  if c.name in ("Ana Ruiz", "Luis Mora")}  # fmt: skip
+    assert placed == {("Ana Ruiz", 39.4669, -0.3774), ("Luis Mora", 39.4705, -0.3712)}
+
+
+def test_csv_addresses_nobody_can_find_import_nothing(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    """An unknown address is its row's problem; a file with other problems is refused before
+    the geocoder is asked; a failing geocoder is asked once, not once per row."""
+    from tests.domain.fake_nominatim import serve_nominatim
+    from tests.web.conftest import login, make_app
+
+    good = '"Ana Ruiz",612000111,BOIL-1,2026-11-02,"Carrer de Xàtiva 24, València",ERP-1\n'
+    unknown = '"Luis Mora",612000222,BOIL-1,2026-11-03,"Calle Inventada 0",ERP-2\n'
+    bad_date = '"Eva Sanz",612000333,BOIL-1,03/11/2026,"Calle de Colón 40, València",ERP-3\n'
+    before = sale_count(sqlite_engine)
+    with serve_nominatim(VALENCIA) as fake:
+        client = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine).test_client()
+        token = login(client, world.users["dispatcher"])
+        refused = upload(client, token, NO_COORDINATES + good + unknown)
+        asked = len(fake.requests)
+        early = upload(client, token, NO_COORDINATES + good + unknown + bad_date)
+        asked_early = len(fake.requests) - asked
+        fake.status = 500
+        down = upload(client, token, NO_COORDINATES + good + unknown)
+        asked_down = len(fake.requests) - asked - asked_early
+    problems = re.findall(r"<li>([^<]*)</li>", refused.get_data(as_text=True))
+    assert refused.status_code == 422
+    assert [p.replace("&#39;", "'") for p in problems] == [
+        "line 3: the address could not be located (no place found for 'Calle Inventada 0'): "
+        "give its latitude and longitude"
+    ]
+    assert early.status_code == 422 and asked_early == 0
+    assert "line 4: sold_on" in early.get_data(as_text=True)
+    assert down.status_code == 422 and asked_down == 1
+    assert "the geocoder answered HTTP 500" in down.get_data(as_text=True)
+    assert sale_count(sqlite_engine) == before
+
+
+def test_csv_rows_without_coordinates_need_a_geocoder_and_an_address(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    from tests.domain.fake_nominatim import serve_nominatim
+
+    with pytest.raises(CsvImportError, match="missing columns: latitude, longitude"):
+        parse_sales_csv(NO_COORDINATES + '"Ana Ruiz",612000111,BOIL-1,2026-11-02,"Calle 1",\n')
+    no_address = HEADER + "Ana Ruiz,612000111,BOIL-1,2026-11-02,,,ERP-1\n"
+    with serve_nominatim(VALENCIA) as fake:
+        from domain.geocoding import NominatimGeocoder
+
+        with pytest.raises(CsvImportError, match="line 2: latitude"):
+            parse_sales_csv(no_address, geocoder=NominatimGeocoder(fake.url))
+    assert fake.requests == []

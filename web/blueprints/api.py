@@ -18,12 +18,14 @@ from werkzeug.exceptions import HTTPException
 
 from domain.db import session_scope
 from domain.errors import Conflict, DomainError, NotFound
+from domain.geocoding import GeocoderUnavailable, GeocodingError
 from domain.models import DailyPlan, Sale, SaleStage, Staff, Visit, VisitStatus
 from web.api_tokens import user_for_token
 from web.auth import AccountUser
 from web.board_view import build_board, plan_counts
 from web.extensions import csrf, engine, settings, workflows
 from web.gateway_errors import gateway_errors, is_pending, is_unavailable
+from web.locate import locate_missing_json
 from web.openapi import openapi_document
 from web.sale_start import NewSale, register_new_sale, start_sale_workflow
 from web.serializers import sale_dict, staff_dict, visit_dict
@@ -220,8 +222,17 @@ def openapi():  # type: ignore[no-untyped-def]
 def create_sale():  # type: ignore[no-untyped-def]
     _require(*DISPATCH)
     body = _json_body()
+    located = None
     if isinstance(body.get("customer"), dict):
         body["customer"] = {**body["customer"], "default_region": settings().default_region}
+        try:
+            body["customer"], located = locate_missing_json(body["customer"])
+        except GeocoderUnavailable as exc:
+            raise ApiError(503, f"the address could not be located: {exc}") from exc
+        except GeocodingError as exc:
+            raise ApiError(422, f"the address could not be located: {exc}", [
+                {"loc": ["customer", "address"], "message": str(exc)}
+            ]) from exc  # fmt: skip
     data = NewSale.model_validate(body)
     with session_scope(engine()) as s:
         sale, _reused = register_new_sale(s, data, actor=_user().email)
@@ -231,6 +242,8 @@ def create_sale():  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
         out = sale_dict(s, s.get(Sale, sale_id), with_visits=True)  # type: ignore[arg-type]
     out["workflow_started"] = started
+    if located is not None:
+        out["address_located"] = located
     return jsonify(out), 201
 
 

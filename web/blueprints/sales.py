@@ -250,7 +250,7 @@ def import_csv():  # type: ignore[no-untyped-def]
                 problems = [_("The file is not UTF-8 text.")]
             else:
                 try:
-                    rows = parse_sales_csv(text, settings().default_region)
+                    rows = parse_sales_csv(text, settings().default_region, geocoder())
                     with session_scope(engine()) as s:
                         sale_ids = import_sales(s, rows, actor=current_user.email)
                 except CsvImportError as exc:
@@ -262,12 +262,19 @@ def import_csv():  # type: ignore[no-untyped-def]
                     )
                     flash(ngettext("%(num)d sale imported.", "%(num)d sales imported.",
                                    len(sale_ids)), "success")  # fmt: skip
+                    located = sum(1 for r in rows if r.located)
+                    if located:
+                        flash(ngettext("%(num)d address located by the geocoder.",
+                                       "%(num)d addresses located by the geocoder.",
+                                       located), "info")  # fmt: skip
                     if pending:
                         flash(ngettext("%(num)d lifecycle will start when Temporal is back.",
                                        "%(num)d lifecycles will start when Temporal is back.",
                                        pending), "error")  # fmt: skip
                     return redirect(url_for("sales.index"))
-    return render_template("sales/import.html", problems=problems), (422 if problems else 200)
+    return render_template(
+        "sales/import.html", problems=problems, geocoding=geocoder() is not None
+    ), (422 if problems else 200)
 
 
 @bp.get("/<int:sale_id>")
