@@ -236,7 +236,7 @@ def customer_visit_ics(session: Session, visit: Visit, tzid: str, uid_domain: st
     visit_end = visit.planned_start + timedelta(minutes=visit.duration_minutes)
     start, end = event_times(window_start, max(window_end, visit_end), tzid)
     kind = content.kind_label(locale, visit.kind)
-    summary = content.text(locale, "customer_summary", kind=kind, product=product.name)
+    summary = content.text(locale, "customer_summary", kind=kind, product=product.name_for(locale))
     lines = [
         content.text(
             locale,

@@ -97,6 +97,7 @@ ENGLISH_NAMES = [
 PRODUCTS = [
     ProductIn(
         sku="PRN-M40", name="Impresora multifunción láser M40",
+        name_en="Multifunction laser printer M40",
         installation_minutes=90, installation_skill="printers",
         training_sessions=1, training_minutes=60, training_skill="printer_training",
         maintenance_interval_days=182, maintenance_minutes=45, maintenance_skill="printers",
@@ -104,30 +105,35 @@ PRODUCTS = [
     ),
     ProductIn(
         sku="BOIL-CDX24", name="Caldera de condensación CDX 24 kW",
+        name_en="Condensing boiler CDX 24 kW",
         installation_minutes=240, installation_skill="gas",
         maintenance_interval_days=365, maintenance_minutes=60, maintenance_skill="gas",
         repair_minutes=90, repair_skill="gas", warranty_months=24, contract_months=60,
     ),
     ProductIn(
         sku="AC-SPLIT35", name="Aire acondicionado split 3,5 kW",
+        name_en="Split air conditioner 3.5 kW",
         installation_minutes=180, installation_skill="hvac",
         maintenance_interval_days=182, maintenance_minutes=60, maintenance_skill="hvac",
         repair_minutes=90, repair_skill="hvac", warranty_months=36, contract_months=36,
     ),
     ProductIn(
         sku="AC-CAS70", name="Climatizador cassette 7 kW (comercial)",
+        name_en="Cassette air conditioner 7 kW (commercial)",
         installation_minutes=300, installation_skill="hvac",
         maintenance_interval_days=91, maintenance_minutes=75, maintenance_skill="hvac",
         repair_minutes=120, repair_skill="hvac", warranty_months=24, contract_months=24,
     ),
     ProductIn(
         sku="SW-CONTA", name="Conta Pro: software de contabilidad (licencia anual)",
+        name_en="Conta Pro: accounting software (annual licence)",
         installation_minutes=60, installation_skill="networking",
         training_sessions=3, training_minutes=120, training_skill="software_training",
         repair_minutes=60, repair_skill="networking", warranty_months=12, contract_months=0,
     ),
     ProductIn(
         sku="SOLAR-5K", name="Kit fotovoltaico 5 kW (instalador externo)",
+        name_en="Solar PV kit 5 kW (external installer)",
         installation_minutes=360, installation_skill="solar",
         maintenance_interval_days=365, maintenance_minutes=90, maintenance_skill="solar",
         repair_minutes=120, repair_skill="solar", warranty_months=60, contract_months=60,

@@ -118,6 +118,7 @@ class Product(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sku: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200, description="for English customers")
     installation_minutes: int = Field(default=0, description="0: no installation visit")
     installation_skill: str | None = Field(default=None, max_length=64)
     training_sessions: int = Field(default=0)
@@ -130,6 +131,10 @@ class Product(SQLModel, table=True):
     repair_skill: str | None = Field(default=None, max_length=64)
     warranty_months: int = Field(default=24)
     contract_months: int = Field(default=0, description="default maintenance contract length")
+
+    def name_for(self, locale: str | None) -> str:
+        """The name a customer reads: the English one for English customers, if there is one."""
+        return self.name_en if locale == "en" and self.name_en else self.name
 
 
 class Sale(SQLModel, table=True):

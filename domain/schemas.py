@@ -85,6 +85,7 @@ class CustomerIn(_Strict):
 class ProductIn(_Strict):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)  # empty: the name above
     installation_minutes: int = Field(default=0, ge=0, le=24 * 60)
     installation_skill: Skill | None = None
     training_sessions: int = Field(default=0, ge=0, le=50)
@@ -100,6 +101,7 @@ class ProductIn(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProductIn:
+        self.name_en = self.name_en or None
         if self.installation_minutes and not self.installation_skill:
             raise ValueError("an installation needs installation_skill")
         if self.training_sessions and (not self.training_minutes or not self.training_skill):

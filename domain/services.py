@@ -74,6 +74,31 @@ def create_product(session: Session, data: ProductIn, actor: str = "system") -> 
     return product
 
 
+def update_product(
+    session: Session, product_id: int, data: ProductIn, actor: str = "system"
+) -> Product:
+    """Change a product; sales already registered plan their next visits with the new values
+    (their lifecycles read the product when they request each visit)."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"unknown product {product_id}")
+    taken = session.exec(
+        select(Product).where(Product.sku == data.sku, Product.id != product_id)
+    ).first()
+    if taken is not None:
+        raise Conflict(f"a product with SKU {data.sku!r} already exists")
+    changed = {}
+    for key, value in data.model_dump().items():
+        if getattr(product, key) != value:
+            changed[key] = [getattr(product, key), value]
+            setattr(product, key, value)
+    if changed:
+        session.add(product)
+        session.flush()
+        audit.record(session, actor, "product.update", "product", product.id, changed=changed)
+    return product
+
+
 def product_by_sku(session: Session, sku: str) -> Product:
     product = session.exec(select(Product).where(Product.sku == sku)).first()
     if product is None:

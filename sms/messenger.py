@@ -133,7 +133,9 @@ class Messenger:
                 customer_id=customer.id,
                 to=customer.phone,
                 body=t.render(
-                    template, customer.locale, product=t.shorten(product.name, t.PRODUCT_MAX)
+                    template,
+                    customer.locale,
+                    product=t.shorten(product.name_for(customer.locale), t.PRODUCT_MAX),
                 ),
                 template=template,
                 sale_id=sale.id,
@@ -242,7 +244,7 @@ class Messenger:
         values = {
             "kind": kind,
             "Kind": kind[:1].upper() + kind[1:],
-            "product": t.shorten(product.name, t.PRODUCT_MAX) if product else "",
+            "product": t.shorten(product.name_for(locale), t.PRODUCT_MAX) if product else "",
             "staff": t.first_name(staff.name) if staff else "",
         }
         start = visit.promised_window_start or visit.planned_start

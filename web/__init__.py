@@ -60,7 +60,17 @@ def create_app(settings: Settings | None = None) -> Flask:
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     from web import auth, health
-    from web.blueprints import admin, api, board, calendars, mobile, sales, staff, visits
+    from web.blueprints import (
+        admin,
+        api,
+        board,
+        calendars,
+        mobile,
+        products,
+        sales,
+        staff,
+        visits,
+    )
     from web.blueprints import sms as sms_blueprints
     from web.extensions import csrf, init_database, init_limiter
     from web.i18n import init_i18n
@@ -75,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sales.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(products.bp)
     app.register_blueprint(mobile.bp)
     app.register_blueprint(sms_blueprints.bp)
     app.register_blueprint(admin.bp)

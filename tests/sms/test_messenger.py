@@ -5,7 +5,7 @@ from sqlmodel import Session
 from tenacity import wait_none
 
 from domain.db import session_scope
-from domain.models import Customer, Visit
+from domain.models import Customer, Product, Sale, Visit
 from sms.errors import PermanentSmsError, TransientSmsError
 from sms.messenger import Messenger
 from sms.outbox import OUTBOX_NUMBER
@@ -71,6 +71,24 @@ def test_survey_in_the_customers_language(engine, company, messenger):
     assert row.body.startswith("How is your Horno mixto Rational? Rate our service from 1")
     with pytest.raises(TemplateError):
         messenger.send_for_sale(company.sale_id, "visit_confirmation", "x")
+
+
+def test_english_customers_read_the_products_english_name(engine, company, messenger):
+    """A product with an English name is called by it in English texts; Spanish customers
+    keep the Spanish name."""
+    with session_scope(engine) as s:
+        s.get(Customer, company.customer_id).locale = "en"
+        sale = s.get(Sale, company.sale_id)
+        s.get(Product, sale.product_id).name_en = "Rational combi oven"
+    messenger.send_for_sale(company.sale_id, "survey_request", "sale/survey")
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "visit/confirm")
+    with session_scope(engine) as s:
+        s.get(Customer, company.customer_id).locale = "es"
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "visit/confirm-es")
+    survey, confirm_en, confirm_es = messages(engine)
+    assert survey.body.startswith("How is your Rational combi oven? Rate our service")
+    assert confirm_en.body.startswith("Your installation for Rational combi oven: Wed 25 Nov")
+    assert confirm_es.body.startswith("Instalación de Horno mixto Rational el")
 
 
 def twilio_messenger(engine, answers):

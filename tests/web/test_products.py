@@ -1,0 +1,98 @@
+"""The product catalogue: dispatchers add and change what each product owes its customers."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.models import AuditEntry, Product
+from tests.web.factories import World
+
+SOLAR = {
+    "sku": "SOLAR-3", "name": "Kit solar 3 kW", "name_en": "Solar kit 3 kW",
+    "installation_minutes": "240", "installation_skill": "solar",
+    "maintenance_interval_days": "365", "maintenance_minutes": "60",
+    "maintenance_skill": "solar", "repair_minutes": "", "repair_skill": "",
+    "warranty_months": "60", "contract_months": "",
+}  # fmt: skip
+
+
+def problems(html: str) -> list[str]:
+    return [p.replace("&#39;", "'") for p in re.findall(r"<li>([^<]*)</li>", html)]
+
+
+def test_a_dispatcher_adds_a_product_and_is_told_nobody_can_install_it(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    client, token = client_for("dispatcher")
+    assert "BOIL-1" in client.get("/products/").get_data(as_text=True)
+    response = client.post("/products/new", data={"csrf_token": token, **SOLAR})
+    assert response.status_code == 302
+    listing = client.get(response.location).get_data(as_text=True)
+    assert "Product added." in listing
+    assert "No active staff member has the skill solar" in listing
+    assert "Solar kit 3 kW" in listing and "nobody has: solar" in listing
+    with Session(sqlite_engine) as s:
+        product = s.exec(select(Product).where(Product.sku == "SOLAR-3")).one()
+    # empty fields take the defaults: repairs of an hour, no contract, any skill for repairs
+    assert (product.installation_minutes, product.maintenance_interval_days) == (240, 365)
+    assert (product.repair_minutes, product.repair_skill, product.contract_months) == (60, None, 0)
+    assert (product.name_for("en"), product.name_for("es")) == ("Solar kit 3 kW", "Kit solar 3 kW")
+
+
+def test_a_product_that_cannot_be_planned_is_refused_and_nothing_is_saved(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    client, token = client_for("dispatcher")
+    no_skill = client.post(
+        "/products/new", data={"csrf_token": token, **SOLAR, "installation_skill": ""}
+    )
+    taken = client.post("/products/new", data={"csrf_token": token, **SOLAR, "sku": "BOIL-1"})
+    bad_number = client.post(
+        "/products/new", data={"csrf_token": token, **SOLAR, "warranty_months": "-1"}
+    )
+    assert no_skill.status_code == taken.status_code == bad_number.status_code == 422
+    assert any(
+        "installation needs installation_skill" in p for p in problems(no_skill.get_data(True))
+    )
+    assert problems(taken.get_data(True)) == ["a product with SKU 'BOIL-1' already exists"]
+    assert any("warranty_months" in p for p in problems(bad_number.get_data(True)))
+    assert 'value="Kit solar 3 kW"' in bad_number.get_data(True)  # what was typed is kept
+    with Session(sqlite_engine) as s:
+        assert s.exec(select(Product).where(Product.sku == "SOLAR-3")).first() is None
+
+
+def test_editing_a_product_changes_it_and_audits_what_changed(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    client, token = client_for("dispatcher")
+    with Session(sqlite_engine) as s:
+        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
+    page = client.get(f"/products/{boiler.id}/edit").get_data(as_text=True)
+    assert 'name="installation_minutes" placeholder="0" value="90"' in page
+    form = {
+        "csrf_token": token, "sku": "BOIL-1", "name": "Caldera", "name_en": "Boiler",
+        "installation_minutes": "120", "installation_skill": "boiler",
+        "training_sessions": "1", "training_minutes": "60", "training_skill": "boiler_training",
+        "warranty_months": "24",
+    }  # fmt: skip
+    response = client.post(f"/products/{boiler.id}/edit", data=form)
+    assert response.status_code == 302
+    assert "Product saved." in client.get(response.location).get_data(as_text=True)
+    assert client.get("/products/999/edit").status_code == 404
+    with Session(sqlite_engine) as s:
+        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "product.update")).one()
+    assert (boiler.name, boiler.name_en, boiler.installation_minutes) == ("Caldera", "Boiler", 120)
+    assert audit.actor == world.users["dispatcher"]
+    assert audit.details["changed"] == {
+        "name": ["Boiler", "Caldera"], "name_en": [None, "Boiler"],
+        "installation_minutes": [90, 120],
+    }  # fmt: skip
+
+
+def test_technicians_do_not_see_the_catalogue(client_for, world: World) -> None:
+    client, _ = client_for("technician")
+    assert client.get("/products/").status_code == 403
