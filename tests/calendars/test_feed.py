@@ -235,7 +235,7 @@ def test_customer_ics_shows_the_promised_window_in_the_business_zone(session: Se
     cust = f.customer(session, locale="en")
     visit = f.visit(
         session,
-        f.sale(session, cust, f.product(session)),
+        f.sale(session, cust, f.product(session, name_en="Combi oven 10")),
         "v",
         planned_start=Z(2026, 3, 29, 9),
         promised_window_start=Z(2026, 3, 29, 8),
@@ -251,6 +251,7 @@ def test_customer_ics_shows_the_promised_window_in_the_business_zone(session: Se
         }, parser
     text = body.decode().replace("\r\n ", "")
     assert "between 10:00 and 12:00 (Europe/Madrid)" in text
+    assert "SUMMARY:Service visit: Installation – Combi oven 10" in text  # its English name
     assert "612345678" not in re.sub(r"\D", "", text)
 
 
