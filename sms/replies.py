@@ -213,6 +213,34 @@ _SCORE = re.compile(
 )
 
 
+# The score after the comment ("Todo perfecto, un 5", "Great service! 5/5", "Muy bien 4
+# estrellas"): taken only when a comma or colon, a lead word or a unit marks the digit as a
+# score, so that "Llegó a las 5" or "came at 3" stay unknown (the help text asks again).
+_TRAILING_SCORE = re.compile(
+    r"^(?P<comment>.*?)\s*(?P<sep>[,;:\-–—]?)\s*"
+    r"(?P<lead>\b(?:le doy un|te doy un|doy un|un|una|nota|puntuaci[oó]n|score|rating|"
+    r"i give it a|i give you a|give it a|a)\s+)?"
+    r"(?<![0-9])(?P<score>[1-5])(?![0-9])\s*"
+    r"(?P<unit>/\s*5|de 5|sobre 5|of 5|out of 5|estrellas?|stars?|puntos?|points?)?"
+    r"\s*[.!)]*\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _trailing_score(text: str) -> tuple[int, str] | None:
+    """A score written after its comment, and the comment (the whole message, as written:
+    "I'd give it a 4" loses its sense cut short); None if there is none."""
+    match = _TRAILING_SCORE.match(text)
+    if match is None or not (match["sep"] or match["lead"] or match["unit"]):
+        return None
+    if match["lead"] and match["lead"].strip().lower() == "a" and not match["unit"]:
+        # "a 5" alone is too often a time or a place ("llegó a 5 minutos", "at a 5 min walk")
+        if not re.search(r"\b(give|gives|gave|rate|rated|doy|damos|pongo)\b", text, re.I):
+            return None
+    comment = " ".join(text.split()) if match["comment"].strip(" ,;:-–—") else ""
+    return int(match["score"]), comment[:1000]
+
+
 def _slot(norm: str) -> int | None:
     for prefix in SLOT_PREFIXES:
         if norm.startswith(prefix):
@@ -281,6 +309,10 @@ def parse_reply(text: str, context: Context = Context.NONE) -> ParsedReply:
         if match:
             comment = match.group(2).strip() or None
             return ParsedReply(ReplyKind.SURVEY_SCORE, score=int(match.group(1)), comment=comment)
+        trailing = _trailing_score(text or "")
+        if trailing is not None:
+            score, comment = trailing
+            return ParsedReply(ReplyKind.SURVEY_SCORE, score=score, comment=comment or None)
     elif context is Context.SURVEY_COMMENT:
         comment = " ".join((text or "").split())
         if comment:

@@ -217,3 +217,29 @@ def test_courtesy_is_thanks_and_nothing_else(text, courtesy):
     from sms.replies import is_courtesy
 
     assert is_courtesy(text) is courtesy
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("Todo perfecto, un 5", 5),
+        ("Great service! 5/5", 5),
+        ("Muy bien 4 estrellas", 4),
+        ("Muy puntuales - 5.", 5),
+        ("Perfecto, le doy un 5!", 5),
+        ("Excelente servicio 5 de 5", 5),
+        ("I'd give it a 4", 4),
+        ("Tardaron mucho, 2", 2),
+    ],
+)
+def test_a_score_after_the_comment_counts_and_keeps_the_message(text: str, score: int) -> None:
+    assert parse_reply(text, SC) == ParsedReply(ReplyKind.SURVEY_SCORE, score=score, comment=text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Llegó a las 5", "came at 3", "Esperé 2 horas", "llegó a 5 minutos de la hora", "10/10",
+     "Todo 15", "Bien 3"],
+)  # fmt: skip
+def test_a_number_that_is_not_marked_as_a_score_is_not_taken_for_one(text: str) -> None:
+    assert parse_reply(text, SC).kind is ReplyKind.UNKNOWN
