@@ -7,6 +7,7 @@ import re
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domain.db import session_scope
 from domain.models import AuditEntry, Product
 from tests.web.factories import World
 
@@ -96,3 +97,28 @@ def test_editing_a_product_changes_it_and_audits_what_changed(
 def test_technicians_do_not_see_the_catalogue(client_for, world: World) -> None:
     client, _ = client_for("technician")
     assert client.get("/products/").status_code == 403
+
+
+def test_the_sale_form_points_to_the_catalogue_when_it_is_empty(
+    settings, sqlite_engine: Engine
+) -> None:
+    from domain.models import UserRole
+    from domain.users import UserIn, create_user
+    from tests.web.conftest import login, make_app
+    from tests.web.factories import PASSWORD
+
+    with session_scope(sqlite_engine) as s:
+        create_user(s, UserIn(email="d@example.com", name="D", role=UserRole.DISPATCHER,
+                              password=PASSWORD, locale="en"))  # fmt: skip
+    client = make_app(settings, sqlite_engine).test_client()
+    login(client, "d@example.com")
+    page = client.get("/sales/new").get_data(as_text=True)
+    assert 'id="no-products"' in page and 'href="/products/new"' in page
+    assert "No products yet: add the first one" in client.get("/products/").get_data(True)
+
+
+def test_the_sale_form_has_no_catalogue_hint_once_there_are_products(
+    client_for, world: World
+) -> None:
+    client, _ = client_for("dispatcher")
+    assert 'id="no-products"' not in client.get("/sales/new").get_data(as_text=True)
