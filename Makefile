@@ -8,7 +8,9 @@ dev:
 test:
 	./scripts/bootstrap --test
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .

@@ -122,6 +122,4 @@ class SaleActivities:
     @bad_data_is_final
     def record_failed_visit_decision(self, data: FailedVisitDecisionIn) -> None:
         with session_scope(self.engine) as session:
-            record_failed_decision(
-                session, data.visit_id, data.action, data.actor, note=data.note
-            )
+            record_failed_decision(session, data.visit_id, data.action, data.actor, note=data.note)

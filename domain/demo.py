@@ -77,66 +77,157 @@ STREETS: list[tuple[str, float, float]] = [
 ]
 
 SPANISH_NAMES = [
-    "Lucía Martínez", "Javier Ferrer", "Carmen Navarro", "Vicente Soler", "Amparo Ribes",
-    "José Luis Gimeno", "Marta Llorens", "Pau Sanchis", "Inmaculada Boix", "Raúl Mestre",
-    "Elena Puchades", "Sergio Climent", "Rosa Camarasa", "Andrés Tormo", "Nuria Alapont",
-    "Francisco Peris", "Laura Vidal", "Miguel Ángel Roig", "Teresa Esteve", "Álvaro Mompó",
-    "Cristina Lloret", "Jorge Aguilar", "Sofía Bosch", "Rafael Albiach", "Paula Ortega",
-    "David Montesinos", "Irene Cervera", "Enrique Gil", "Silvia Pastor", "Óscar Sempere",
-    "Patricia Ballester", "Manuel Badenes", "Eva Tarazona", "Héctor Alandete", "Beatriz Company",
-    "Hostal Turia S.L.", "Gestoría Albufera", "Clínica Dental Russafa", "Panadería Ferrer",
-    "Academia Levante", "Talleres Benimaclet", "Farmacia del Carmen", "Estudio Arquitectura Cid",
+    "Lucía Martínez",
+    "Javier Ferrer",
+    "Carmen Navarro",
+    "Vicente Soler",
+    "Amparo Ribes",
+    "José Luis Gimeno",
+    "Marta Llorens",
+    "Pau Sanchis",
+    "Inmaculada Boix",
+    "Raúl Mestre",
+    "Elena Puchades",
+    "Sergio Climent",
+    "Rosa Camarasa",
+    "Andrés Tormo",
+    "Nuria Alapont",
+    "Francisco Peris",
+    "Laura Vidal",
+    "Miguel Ángel Roig",
+    "Teresa Esteve",
+    "Álvaro Mompó",
+    "Cristina Lloret",
+    "Jorge Aguilar",
+    "Sofía Bosch",
+    "Rafael Albiach",
+    "Paula Ortega",
+    "David Montesinos",
+    "Irene Cervera",
+    "Enrique Gil",
+    "Silvia Pastor",
+    "Óscar Sempere",
+    "Patricia Ballester",
+    "Manuel Badenes",
+    "Eva Tarazona",
+    "Héctor Alandete",
+    "Beatriz Company",
+    "Hostal Turia S.L.",
+    "Gestoría Albufera",
+    "Clínica Dental Russafa",
+    "Panadería Ferrer",
+    "Academia Levante",
+    "Talleres Benimaclet",
+    "Farmacia del Carmen",
+    "Estudio Arquitectura Cid",
 ]
 ENGLISH_NAMES = [
-    "Emma Thompson", "Oliver Hughes", "Charlotte Evans", "James Walker", "Sophie Turner",
-    "Daniel Clarke", "Hannah Wright", "Thomas Baker", "Grace Mitchell", "Benjamin Carter",
-    "Olivia Bennett", "Harry Collins", "Emily Parker", "Jack Robinson", "Chloe Stewart",
-    "Valencia Coworking Hub", "Mediterranean Yacht Services",
+    "Emma Thompson",
+    "Oliver Hughes",
+    "Charlotte Evans",
+    "James Walker",
+    "Sophie Turner",
+    "Daniel Clarke",
+    "Hannah Wright",
+    "Thomas Baker",
+    "Grace Mitchell",
+    "Benjamin Carter",
+    "Olivia Bennett",
+    "Harry Collins",
+    "Emily Parker",
+    "Jack Robinson",
+    "Chloe Stewart",
+    "Valencia Coworking Hub",
+    "Mediterranean Yacht Services",
 ]
 
 PRODUCTS = [
     ProductIn(
-        sku="PRN-M40", name="Impresora multifunción láser M40",
+        sku="PRN-M40",
+        name="Impresora multifunción láser M40",
         name_en="Multifunction laser printer M40",
-        installation_minutes=90, installation_skill="printers",
-        training_sessions=1, training_minutes=60, training_skill="printer_training",
-        maintenance_interval_days=182, maintenance_minutes=45, maintenance_skill="printers",
-        repair_minutes=60, repair_skill="printers", warranty_months=24, contract_months=36,
+        installation_minutes=90,
+        installation_skill="printers",
+        training_sessions=1,
+        training_minutes=60,
+        training_skill="printer_training",
+        maintenance_interval_days=182,
+        maintenance_minutes=45,
+        maintenance_skill="printers",
+        repair_minutes=60,
+        repair_skill="printers",
+        warranty_months=24,
+        contract_months=36,
     ),
     ProductIn(
-        sku="BOIL-CDX24", name="Caldera de condensación CDX 24 kW",
+        sku="BOIL-CDX24",
+        name="Caldera de condensación CDX 24 kW",
         name_en="Condensing boiler CDX 24 kW",
-        installation_minutes=240, installation_skill="gas",
-        maintenance_interval_days=365, maintenance_minutes=60, maintenance_skill="gas",
-        repair_minutes=90, repair_skill="gas", warranty_months=24, contract_months=60,
+        installation_minutes=240,
+        installation_skill="gas",
+        maintenance_interval_days=365,
+        maintenance_minutes=60,
+        maintenance_skill="gas",
+        repair_minutes=90,
+        repair_skill="gas",
+        warranty_months=24,
+        contract_months=60,
     ),
     ProductIn(
-        sku="AC-SPLIT35", name="Aire acondicionado split 3,5 kW",
+        sku="AC-SPLIT35",
+        name="Aire acondicionado split 3,5 kW",
         name_en="Split air conditioner 3.5 kW",
-        installation_minutes=180, installation_skill="hvac",
-        maintenance_interval_days=182, maintenance_minutes=60, maintenance_skill="hvac",
-        repair_minutes=90, repair_skill="hvac", warranty_months=36, contract_months=36,
+        installation_minutes=180,
+        installation_skill="hvac",
+        maintenance_interval_days=182,
+        maintenance_minutes=60,
+        maintenance_skill="hvac",
+        repair_minutes=90,
+        repair_skill="hvac",
+        warranty_months=36,
+        contract_months=36,
     ),
     ProductIn(
-        sku="AC-CAS70", name="Climatizador cassette 7 kW (comercial)",
+        sku="AC-CAS70",
+        name="Climatizador cassette 7 kW (comercial)",
         name_en="Cassette air conditioner 7 kW (commercial)",
-        installation_minutes=300, installation_skill="hvac",
-        maintenance_interval_days=91, maintenance_minutes=75, maintenance_skill="hvac",
-        repair_minutes=120, repair_skill="hvac", warranty_months=24, contract_months=24,
+        installation_minutes=300,
+        installation_skill="hvac",
+        maintenance_interval_days=91,
+        maintenance_minutes=75,
+        maintenance_skill="hvac",
+        repair_minutes=120,
+        repair_skill="hvac",
+        warranty_months=24,
+        contract_months=24,
     ),
     ProductIn(
-        sku="SW-CONTA", name="Conta Pro: software de contabilidad (licencia anual)",
+        sku="SW-CONTA",
+        name="Conta Pro: software de contabilidad (licencia anual)",
         name_en="Conta Pro: accounting software (annual licence)",
-        installation_minutes=60, installation_skill="networking",
-        training_sessions=3, training_minutes=120, training_skill="software_training",
-        repair_minutes=60, repair_skill="networking", warranty_months=12, contract_months=0,
+        installation_minutes=60,
+        installation_skill="networking",
+        training_sessions=3,
+        training_minutes=120,
+        training_skill="software_training",
+        repair_minutes=60,
+        repair_skill="networking",
+        warranty_months=12,
+        contract_months=0,
     ),
     ProductIn(
-        sku="SOLAR-5K", name="Kit fotovoltaico 5 kW (instalador externo)",
+        sku="SOLAR-5K",
+        name="Kit fotovoltaico 5 kW (instalador externo)",
         name_en="Solar PV kit 5 kW (external installer)",
-        installation_minutes=360, installation_skill="solar",
-        maintenance_interval_days=365, maintenance_minutes=90, maintenance_skill="solar",
-        repair_minutes=120, repair_skill="solar", warranty_months=60, contract_months=60,
+        installation_minutes=360,
+        installation_skill="solar",
+        maintenance_interval_days=365,
+        maintenance_minutes=90,
+        maintenance_skill="solar",
+        repair_minutes=120,
+        repair_skill="solar",
+        warranty_months=60,
+        contract_months=60,
     ),
 ]
 
@@ -152,8 +243,13 @@ TECHNICIANS = [
 ]
 TRAINERS = [
     ("Lorena Castelló", ["software_training"], "Calle de Colón 50", 39.4705, -0.3730),
-    ("Hugo Ferrando", ["software_training", "printer_training"], "Calle de Jesús 88", 39.4640,
-     -0.3835),
+    (
+        "Hugo Ferrando",
+        ["software_training", "printer_training"],
+        "Calle de Jesús 88",
+        39.4640,
+        -0.3835,
+    ),
     ("Sara Monzó", ["printer_training"], "Avenida de Aragón 12", 39.4738, -0.3588),
 ]
 
@@ -229,10 +325,15 @@ def seed_demo(
             member = create_staff(
                 s,
                 StaffIn(
-                    name=name, role=StaffRole.TECHNICIAN, skills=skills,
-                    email=_email(name), home_address=f"{address}, València",
-                    home_latitude=lat, home_longitude=lon,
-                    work_start=time(8, 0), work_end=time(17, 0) if lat > 39.46 else time(18, 0),
+                    name=name,
+                    role=StaffRole.TECHNICIAN,
+                    skills=skills,
+                    email=_email(name),
+                    home_address=f"{address}, València",
+                    home_latitude=lat,
+                    home_longitude=lon,
+                    work_start=time(8, 0),
+                    work_end=time(17, 0) if lat > 39.46 else time(18, 0),
                 ),
                 actor="demo",
             )
@@ -241,9 +342,16 @@ def seed_demo(
             member = create_staff(
                 s,
                 StaffIn(
-                    name=name, role=StaffRole.TRAINER, skills=skills, email=_email(name),
-                    home_address=f"{address}, València", home_latitude=lat, home_longitude=lon,
-                    work_start=time(9, 0), work_end=time(18, 0), lunch_minutes=60,
+                    name=name,
+                    role=StaffRole.TRAINER,
+                    skills=skills,
+                    email=_email(name),
+                    home_address=f"{address}, València",
+                    home_latitude=lat,
+                    home_longitude=lon,
+                    work_start=time(9, 0),
+                    work_end=time(18, 0),
+                    lunch_minutes=60,
                 ),
                 actor="demo",
             )
@@ -263,7 +371,9 @@ def seed_demo(
                 create_customer(
                     s,
                     CustomerIn(
-                        name=name, phone=_phone(rng), locale=locale,
+                        name=name,
+                        phone=_phone(rng),
+                        locale=locale,
                         email=_email(name, "example.com"),
                         address=f"{street} {rng.randint(1, 180)}, València",
                         latitude=round(lat + rng.uniform(-0.0025, 0.0025), 6),
@@ -275,8 +385,12 @@ def seed_demo(
         result.customers = len(customers)
 
         stages = (
-            ["installation"] * 14 + ["training"] * 8 + ["survey"] * 6 + ["maintenance"] * 24
-            + ["repair"] * 4 + ["ended"] * 4
+            ["installation"] * 14
+            + ["training"] * 8
+            + ["survey"] * 6
+            + ["maintenance"] * 24
+            + ["repair"] * 4
+            + ["ended"] * 4
         )
         skus = ["PRN-M40", "BOIL-CDX24", "AC-SPLIT35", "AC-CAS70", "SW-CONTA"]
         for i, customer in enumerate(customers):
@@ -290,9 +404,9 @@ def seed_demo(
                 sku = "SOLAR-5K"  # nobody has the solar skill: the plan explains why it waits
             _seed_sale(s, rng, customer, sku, stage, today, staff_by_skill)
             if stage == "repair":
-                result.repair_sale_ids.append(s.exec(
-                    select(Sale.id).where(Sale.customer_id == customer.id)
-                ).one())
+                result.repair_sale_ids.append(
+                    s.exec(select(Sale.id).where(Sale.customer_id == customer.id)).one()
+                )
         result.sales = len(customers)
 
         logins = [
@@ -355,8 +469,12 @@ def _seed_sale(
     sold_on = today - timedelta(days=ages[stage])
     sale = register_sale(
         s,
-        SaleIn(customer_id=customer.id, product_sku=sku, sold_on=sold_on,  # type: ignore[arg-type]
-               external_ref=f"ERP-{sold_on:%Y}-{customer.id:04d}"),
+        SaleIn(
+            customer_id=customer.id,
+            product_sku=sku,
+            sold_on=sold_on,  # type: ignore[arg-type]
+            external_ref=f"ERP-{sold_on:%Y}-{customer.id:04d}",
+        ),
         actor="demo",
     )
     assert sale.id is not None
@@ -365,9 +483,13 @@ def _seed_sale(
         v = request_visit(
             s,
             VisitIn(
-                sale_id=sale.id, kind=kind, business_key=f"sale-{sale.id}/{kind.value}-{number}",
-                sequence=number, duration_minutes=minutes,
-                required_skills=[skill] if skill else [], earliest_date=when,
+                sale_id=sale.id,
+                kind=kind,
+                business_key=f"sale-{sale.id}/{kind.value}-{number}",
+                sequence=number,
+                duration_minutes=minutes,
+                required_skills=[skill] if skill else [],
+                earliest_date=when,
                 description=f"{kind.value.capitalize()}: {product.name}",
             ),
             actor="demo",
@@ -387,23 +509,44 @@ def _seed_sale(
         return
     install_day = sold_on + timedelta(days=rng.randint(2, 6))
     if product.installation_minutes:
-        done(VisitKind.INSTALLATION, 1, product.installation_minutes,
-             product.installation_skill, install_day)
+        done(
+            VisitKind.INSTALLATION,
+            1,
+            product.installation_minutes,
+            product.installation_skill,
+            install_day,
+        )
     if stage == "training":
         for n in range(1, rng.randint(0, max(0, product.training_sessions - 1)) + 1):
-            done(VisitKind.TRAINING, n, product.training_minutes, product.training_skill,
-                 install_day + timedelta(days=2 * n))
+            done(
+                VisitKind.TRAINING,
+                n,
+                product.training_minutes,
+                product.training_skill,
+                install_day + timedelta(days=2 * n),
+            )
         sale.stage = SaleStage.TRAINING.value
         return
     for n in range(1, product.training_sessions + 1):
-        done(VisitKind.TRAINING, n, product.training_minutes, product.training_skill,
-             install_day + timedelta(days=2 * n))
+        done(
+            VisitKind.TRAINING,
+            n,
+            product.training_minutes,
+            product.training_skill,
+            install_day + timedelta(days=2 * n),
+        )
     if stage == "survey":
         sale.stage = SaleStage.SURVEY.value
         return
-    s.add(SurveyAnswer(sale_id=sale.id, score=rng.choice([4, 5, 5, 3, 5, 4]),
-                       comment=rng.choice([None, "Muy profesionales.", "Great service, thanks!",
-                                           "Llegaron puntuales."])))
+    s.add(
+        SurveyAnswer(
+            sale_id=sale.id,
+            score=rng.choice([4, 5, 5, 3, 5, 4]),
+            comment=rng.choice(
+                [None, "Muy profesionales.", "Great service, thanks!", "Llegaron puntuales."]
+            ),
+        )
+    )
     if stage == "ended":
         sale.status = rng.choice([SaleStatus.COMPLETED, SaleStatus.CANCELLED]).value
         sale.stage = SaleStage.ENDED.value
@@ -414,7 +557,12 @@ def _seed_sale(
         rounds, day = 0, sold_on + timedelta(days=interval)
         while day <= today:
             rounds += 1
-            done(VisitKind.MAINTENANCE, rounds, product.maintenance_minutes,
-                 product.maintenance_skill, day)
+            done(
+                VisitKind.MAINTENANCE,
+                rounds,
+                product.maintenance_minutes,
+                product.maintenance_skill,
+                day,
+            )
             day += timedelta(days=interval)
     sale.stage = SaleStage.MAINTENANCE.value

@@ -146,7 +146,7 @@ def sale_history(session: Session, sale_id: int) -> SaleHistory:
     last = trainings.get(consecutive)
     last_date = None
     if last is not None:
-        last_date = (last.planned_start.date() if last.planned_start else last.earliest_date)
+        last_date = last.planned_start.date() if last.planned_start else last.earliest_date
     maintenance = done.get("maintenance", {})
     survey = session.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale_id)).first()
     return SaleHistory(

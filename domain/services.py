@@ -111,9 +111,10 @@ def register_sale(session: Session, data: SaleIn, actor: str = "system") -> Sale
     product = product_by_sku(session, data.product_sku)
     if session.get(Customer, data.customer_id) is None:
         raise NotFound(f"unknown customer {data.customer_id}")
-    if data.external_ref and session.exec(
-        select(Sale).where(Sale.external_ref == data.external_ref)
-    ).first():
+    if (
+        data.external_ref
+        and session.exec(select(Sale).where(Sale.external_ref == data.external_ref)).first()
+    ):
         raise Conflict(f"a sale with reference {data.external_ref!r} is already registered")
     assert product.id is not None
     sale = Sale(

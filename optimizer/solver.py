@@ -1308,9 +1308,7 @@ def _to_solution(
     )
 
 
-def _promise(
-    visit: Visit, start: int, params: SolveParams, reach: tuple[int, int]
-) -> TimeWindow:
+def _promise(visit: Visit, start: int, params: SolveParams, reach: tuple[int, int]) -> TimeWindow:
     """The arrival window to promise: ``arrival_window_seconds`` around ``start``, moved to lie
     between the earliest and latest start the staff member's shift allows (``reach``: shift
     start plus the drive from home; shift end minus the visit and the drive home; narrower only
@@ -1438,4 +1436,3 @@ class _InsertionCheck:
         t, late, prev = state
         t += self.c.dur[prev][self.c.ends[v]]
         return late + max(0, t - self.c.shifts[v][1])
-

@@ -282,9 +282,7 @@ def with_matrix(problem: Problem, provider: TravelProvider) -> Problem:
         return index.setdefault(p, len(index))
 
     visits = tuple(replace(v, location=place(v.location)) for v in problem.visits)
-    staff = tuple(
-        replace(s, start=place(s.start), end=place(s.end_place)) for s in problem.staff
-    )
+    staff = tuple(replace(s, start=place(s.start), end=place(s.end_place)) for s in problem.staff)
     if not index:
         return problem  # nothing to travel between
     matrix = provider.matrix(list(index))

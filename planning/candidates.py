@@ -131,8 +131,7 @@ def resolve_base_plan(
         raise NotFound(f"unknown plan {base_plan_id}")
     if base.plan_date != plan_date:
         raise DomainError(
-            f"plan {base_plan_id} is for {base.plan_date.isoformat()}, "
-            f"not {plan_date.isoformat()}"
+            f"plan {base_plan_id} is for {base.plan_date.isoformat()}, not {plan_date.isoformat()}"
         )
     return base
 
@@ -197,9 +196,7 @@ def open_visits(
     day = clock.plan_date
     pool = list(
         session.exec(
-            select(Visit).where(
-                col(Visit.status).in_(POOL_STATUSES), Visit.earliest_date <= day
-            )
+            select(Visit).where(col(Visit.status).in_(POOL_STATUSES), Visit.earliest_date <= day)
         )
     )
     by_id: dict[int, Visit] = {v.id: v for v in pool if v.id is not None}
@@ -282,9 +279,7 @@ def _customer_places(session: Session, visits: list[Visit]) -> dict[int, tuple[f
     return {v.id: by_sale[v.sale_id] for v in visits if v.id is not None}
 
 
-def staff_for_day(
-    session: Session, clock: DayClock
-) -> tuple[list[AvailableStaff], dict[int, str]]:
+def staff_for_day(session: Session, clock: DayClock) -> tuple[list[AvailableStaff], dict[int, str]]:
     """Active staff working on the day's weekday and not absent, with their busy intervals.
 
     Also returns staff id -> why a working-day staff member is off (absence reason), so a

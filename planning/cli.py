@@ -45,8 +45,13 @@ def plan() -> None:
 @plan.command("draft")
 @click.argument("plan_date")
 @click.option("--seconds", type=click.FloatRange(min=0.5), default=20.0, show_default=True)
-@click.option("--base", "base_plan_id", type=int, default=None,
-              help="Plan to stay close to (default: the day's approved plan).")
+@click.option(
+    "--base",
+    "base_plan_id",
+    type=int,
+    default=None,
+    help="Plan to stay close to (default: the day's approved plan).",
+)
 def draft(plan_date: str, seconds: float, base_plan_id: int | None) -> None:
     """Solve PLAN_DATE (YYYY-MM-DD) and store a draft plan; print its summary as JSON."""
     from planning.service import draft_plan
@@ -54,7 +59,11 @@ def draft(plan_date: str, seconds: float, base_plan_id: int | None) -> None:
     settings = _settings()
     try:
         result = draft_plan(
-            _engine(settings), settings, _day(plan_date), seconds, base_plan_id,
+            _engine(settings),
+            settings,
+            _day(plan_date),
+            seconds,
+            base_plan_id,
             on_progress=lambda message: click.echo(message, err=True),
         )
     except DomainError as exc:
@@ -80,26 +89,35 @@ def show(plan_date: str) -> None:
         if not plans:
             raise click.ClickException(f"no plan for {day.isoformat()}")
         for p in plans:
-            click.echo(f"plan {p.id} v{p.version} {p.status}"
-                       + (f" by {p.approved_by}" if p.approved_by else ""))
+            click.echo(
+                f"plan {p.id} v{p.version} {p.status}"
+                + (f" by {p.approved_by}" if p.approved_by else "")
+            )
         latest = plans[-1]
         stops = session.exec(
-            select(PlanStop).where(PlanStop.plan_id == latest.id)
+            select(PlanStop)
+            .where(PlanStop.plan_id == latest.id)
             .order_by(col(PlanStop.staff_id), col(PlanStop.sequence))
         ).all()
         for s in stops:
             what = f"visit {s.visit_id}" if s.visit_id else s.kind
             flags = "".join(f" [{f}]" for f, on in (("locked", s.locked), ("moved", s.moved)) if on)
-            click.echo(f"  staff {s.staff_id} #{s.sequence} {s.start:%H:%MZ}-{s.end:%H:%MZ} "
-                       f"{what}{flags}")
+            click.echo(
+                f"  staff {s.staff_id} #{s.sequence} {s.start:%H:%MZ}-{s.end:%H:%MZ} {what}{flags}"
+            )
         for u in session.exec(select(PlanUnassigned).where(PlanUnassigned.plan_id == latest.id)):
             click.echo(f"  not planned: visit {u.visit_id} ({u.reason_code}) {u.reason}")
 
 
 @plan.command("diff")
 @click.argument("plan_id", type=int)
-@click.option("--base", "base_plan_id", type=int, default=None,
-              help="Compare with this plan (default: the plan it was drafted from).")
+@click.option(
+    "--base",
+    "base_plan_id",
+    type=int,
+    default=None,
+    help="Compare with this plan (default: the plan it was drafted from).",
+)
 def diff(plan_id: int, base_plan_id: int | None) -> None:
     """What approving PLAN_ID would change, as JSON."""
     from domain.models import DailyPlan

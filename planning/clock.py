@@ -86,9 +86,7 @@ class DayClock:
         """The aware UTC datetime ``seconds`` after the origin."""
         return self.origin + timedelta(seconds=int(seconds))
 
-    def local_interval(
-        self, start: time, end: time, tz: ZoneInfo | None = None
-    ) -> tuple[int, int]:
+    def local_interval(self, start: time, end: time, tz: ZoneInfo | None = None) -> tuple[int, int]:
         """A wall-clock range on the plan date as seconds; an ``end`` of 00:00 means midnight."""
         lo = self.local_seconds(start, tz)
         if end == time(0, 0):

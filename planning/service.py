@@ -127,8 +127,15 @@ def _nothing_to_plan(params: SolveParams) -> Solution:
 
     totals = Totals(0, 0, 0, 0, 0.0, 0, 0, 0, 0)
     return Solution(
-        routes=(), unassigned=(), moved=(), totals=totals, rules_checked=RULES, objective=0,
-        status="empty", solve_seconds=0.0, params=params,
+        routes=(),
+        unassigned=(),
+        moved=(),
+        totals=totals,
+        rules_checked=RULES,
+        objective=0,
+        status="empty",
+        solve_seconds=0.0,
+        params=params,
     )
 
 

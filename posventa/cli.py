@@ -71,14 +71,10 @@ def user() -> None:
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option(
-    "--role", type=click.Choice(["admin", "dispatcher", "technician"]), required=True
-)
+@click.option("--role", type=click.Choice(["admin", "dispatcher", "technician"]), required=True)
 @click.option("--staff-id", type=int, default=None, help="Staff record of a technician/trainer.")
 @click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True)
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input."
-)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_create(
     email: str, name: str, role: str, staff_id: int | None, locale: str, password_stdin: bool
 ) -> None:

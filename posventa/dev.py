@@ -202,8 +202,12 @@ def run_dev(settings: Settings, seed: bool = True) -> int:
         try:
             bring_workflows_up_to_date(settings, demo_repairs)
         except Exception as exc:  # noqa: BLE001 - the system keeps running; say what failed
-            print(f"posventa dev: could not start every lifecycle: {exc}; retry with "
-                  "`posventa start-lifecycles`", file=sys.stderr, flush=True)
+            print(
+                f"posventa dev: could not start every lifecycle: {exc}; retry with "
+                "`posventa start-lifecycles`",
+                file=sys.stderr,
+                flush=True,
+            )
         while not stop_requested:
             supervisor.check_alive()
             time.sleep(0.5)
@@ -235,17 +239,22 @@ def start_temporal(
     for attempt in range(1, attempts + 1):
         proc = supervisor.start("temporal", temporal_dev_argv(settings), env)
         try:
-            wait_until(lambda: port_open(host, port), 60, "Temporal dev server",
-                       supervisor.check_alive)
+            wait_until(
+                lambda: port_open(host, port), 60, "Temporal dev server", supervisor.check_alive
+            )
             return
         except ChildDied as exc:
             tail = supervisor.log_tail("temporal")
             if attempt == attempts:
                 raise ChildDied(f"{exc}\n{tail}") from None
             supervisor.forget(proc)
-            print(f"posventa dev: the Temporal dev server exited during start-up (code "
-                  f"{proc.returncode}); starting it again ({attempt + 1}/{attempts}). "
-                  f"Its last words:\n{tail}", file=sys.stderr, flush=True)
+            print(
+                f"posventa dev: the Temporal dev server exited during start-up (code "
+                f"{proc.returncode}); starting it again ({attempt + 1}/{attempts}). "
+                f"Its last words:\n{tail}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def temporal_dev_argv(settings: Settings) -> list[str]:

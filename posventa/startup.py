@@ -73,9 +73,9 @@ def report_demo_faults(
 def open_visit_count(engine: Engine) -> int:
     with Session(engine) as s:
         return s.exec(
-            select(func.count()).select_from(Visit).where(
-                Visit.status == VisitStatus.REQUESTED.value
-            )
+            select(func.count())
+            .select_from(Visit)
+            .where(Visit.status == VisitStatus.REQUESTED.value)
         ).one()
 
 

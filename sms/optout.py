@@ -55,8 +55,6 @@ def opt_in(session: Session, phone: str, source: str) -> int:
         if customer.sms_opt_out:
             customer.sms_opt_out = False
             session.add(customer)
-            audit.record(
-                session, "sms", OPTED_IN, "customer", customer.id, source=source
-            )
+            audit.record(session, "sms", OPTED_IN, "customer", customer.id, source=source)
             count += 1
     return count

@@ -24,8 +24,9 @@ def issue_api_token(session: Session, user_id: int, name: str, actor: str = "sys
     if session.get(User, user_id) is None:
         raise NotFound(f"unknown user {user_id}")
     raw = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name.strip()[:200] or "integration", token_hash=hash_token(raw),
-                     user_id=user_id)
+    token = ApiToken(
+        name=name.strip()[:200] or "integration", token_hash=hash_token(raw), user_id=user_id
+    )
     session.add(token)
     session.flush()
     audit.record(session, actor, "api_token.issue", "api_token", token.id, user_id=user_id)

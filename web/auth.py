@@ -99,9 +99,7 @@ def _unauthorized():  # type: ignore[no-untyped-def]
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def role_required(*roles: str) -> Callable[[F], F]:

@@ -207,18 +207,28 @@ def openapi_document() -> dict[str, Any]:
                 "the address, and the answer's address_located says what was found (422 if "
                 "nothing is, 503 if the geocoder fails).",
                 "requestBody": body(new_sale),
-                "responses": {"201": _json(ref("Sale"), "The stored sale"), **common,
-                              **_errors(400, 404, 409, 415, 422, 503)},
+                "responses": {
+                    "201": _json(ref("Sale"), "The stored sale"),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
+                },
             },
             "get": {
                 "operationId": "listSales",
                 "summary": "Sales, newest first",
-                "parameters": [*page_params, {
-                    "name": "stage", "in": "query",
-                    "schema": {"type": "string", "enum": SALE["properties"]["stage"]["enum"]},
-                }],
-                "responses": {"200": _json(ref("SalePage"), "A page of sales"), **common,
-                              **_errors(400)},
+                "parameters": [
+                    *page_params,
+                    {
+                        "name": "stage",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": SALE["properties"]["stage"]["enum"]},
+                    },
+                ],
+                "responses": {
+                    "200": _json(ref("SalePage"), "A page of sales"),
+                    **common,
+                    **_errors(400),
+                },
             },
         },
         "/sales/{sale_id}": {
@@ -236,10 +246,18 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [path_id("sale_id")],
                 "requestBody": body(fault),
                 "responses": {
-                    "202": _json({"type": "object", "properties": {
-                        "visit_id": {"type": "integer"}, "billable": {"type": "boolean"}}},
-                        "The repair visit"),
-                    **common, **_errors(400, 404, 409, 415, 422, 503),
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "visit_id": {"type": "integer"},
+                                "billable": {"type": "boolean"},
+                            },
+                        },
+                        "The repair visit",
+                    ),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
                 },
             }
         },
@@ -251,7 +269,8 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": body(cancel),
                 "responses": {
                     "202": _json({"type": "object"}, "Cancellation accepted"),
-                    **common, **_errors(400, 404, 409, 415, 422, 503),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
                 },
             }
         },
@@ -263,11 +282,18 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [path_id("sale_id"), path_id("visit_id")],
                 "requestBody": body(decision),
                 "responses": {
-                    "202": _json({"type": "object", "properties": {
-                        "visit_id": {"type": "integer"},
-                        "action": {"type": "string", "enum": list(FAILED_VISIT_ACTIONS)}}},
-                        "Decision accepted"),
-                    **common, **_errors(400, 404, 409, 415, 422, 503),
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "visit_id": {"type": "integer"},
+                                "action": {"type": "string", "enum": list(FAILED_VISIT_ACTIONS)},
+                            },
+                        },
+                        "Decision accepted",
+                    ),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
                 },
             }
         },
@@ -275,12 +301,17 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "operationId": "listVisits",
                 "summary": "Visits (a technician's token sees only their own)",
-                "parameters": [*page_params,
-                               {"name": "status", "in": "query", "schema": {"type": "string"}},
-                               {"name": "staff_id", "in": "query", "schema": {"type": "integer"}},
-                               {"name": "sale_id", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": _json(ref("VisitPage"), "A page of visits"), **common,
-                              **_errors(400)},
+                "parameters": [
+                    *page_params,
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "staff_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "sale_id", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": _json(ref("VisitPage"), "A page of visits"),
+                    **common,
+                    **_errors(400),
+                },
             }
         },
         "/visits/{visit_id}": {
@@ -295,10 +326,11 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "operationId": "getPlan",
                 "summary": "The day's current plan: routes, unassigned visits, figures",
-                "parameters": [day_param,
-                               {"name": "plan_id", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": _json(ref("Plan"), "The plan"), **common,
-                              **_errors(400, 404)},
+                "parameters": [
+                    day_param,
+                    {"name": "plan_id", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": _json(ref("Plan"), "The plan"), **common, **_errors(400, 404)},
             }
         },
         "/plans/{day}/optimize": {
@@ -307,8 +339,11 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Draft a new plan for the day (confirmed visits stay locked)",
                 "parameters": [day_param],
                 "requestBody": body(optimize, required=False),
-                "responses": {"201": _json({"type": "object"}, "The draft"), **common,
-                              **_errors(400, 415, 422)},
+                "responses": {
+                    "201": _json({"type": "object"}, "The draft"),
+                    **common,
+                    **_errors(400, 415, 422),
+                },
             }
         },
         "/plans/{day}/approve": {
@@ -317,8 +352,11 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Approve a draft: the planning workflow notifies customers",
                 "parameters": [day_param],
                 "requestBody": body(approve),
-                "responses": {"200": _json({"type": "object"}, "Approved"), **common,
-                              **_errors(400, 404, 409, 415, 422, 503)},
+                "responses": {
+                    "200": _json({"type": "object"}, "Approved"),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
+                },
             }
         },
         "/staff": {
@@ -333,8 +371,11 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "getStaff",
                 "summary": "A staff member with skills, hours and days off",
                 "parameters": [path_id("staff_id")],
-                "responses": {"200": _json(ref("Staff"), "The staff member"), **common,
-                              **_errors(404)},
+                "responses": {
+                    "200": _json(ref("Staff"), "The staff member"),
+                    **common,
+                    **_errors(404),
+                },
             }
         },
     }

@@ -61,8 +61,9 @@ def diff_lines(s: Session, diff: Any) -> list[tuple[str, str, list[str]]]:
             if change is None:
                 lines.append(label)
             elif key in ("moved", "retimed"):
-                lines.append(f"{label}: {_place(change.before, staff)} → "
-                             f"{_place(change.after, staff)}")
+                lines.append(
+                    f"{label}: {_place(change.before, staff)} → {_place(change.after, staff)}"
+                )
             elif key == "removed":
                 lines.append(f"{label} ({_place(change.before, staff)})")
             else:
@@ -83,7 +84,6 @@ def unassigned_lines(s: Session, plan_id: int) -> list[str]:
         .order_by(col(PlanUnassigned.visit_id))
     )
     return [
-        f"#{u.visit_id} {_(kind)} · {name}: "
-        f"{reason_text(u.reason_code, u.reason_params, u.reason)}"
+        f"#{u.visit_id} {_(kind)} · {name}: {reason_text(u.reason_code, u.reason_params, u.reason)}"
         for u, kind, name in rows
     ]

@@ -85,12 +85,8 @@ def start_sale_workflow(engine: Engine, gateway: Any, sale_id: int, actor: str) 
 
 def pending_sale_ids(session: Session) -> list[int]:
     """Active sales whose lifecycle start is still pending."""
-    pending = set(
-        session.exec(select(AuditEntry.entity_id).where(AuditEntry.action == PENDING))
-    )
-    started = set(
-        session.exec(select(AuditEntry.entity_id).where(AuditEntry.action == STARTED))
-    )
+    pending = set(session.exec(select(AuditEntry.entity_id).where(AuditEntry.action == PENDING)))
+    started = set(session.exec(select(AuditEntry.entity_id).where(AuditEntry.action == STARTED)))
     ids = sorted(i for i in pending - started if i is not None)
     if not ids:
         return []

@@ -73,9 +73,7 @@ def sale_dict(s: Session, sale: Sale, with_visits: bool = False) -> dict[str, An
         "created_at": _iso(sale.created_at),
     }
     if with_visits:
-        visits = s.exec(
-            select(Visit).where(Visit.sale_id == sale.id).order_by(col(Visit.id))
-        ).all()
+        visits = s.exec(select(Visit).where(Visit.sale_id == sale.id).order_by(col(Visit.id))).all()
         out["visits"] = [visit_dict(v) for v in visits]
         survey = s.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale.id)).first()
         out["survey"] = None

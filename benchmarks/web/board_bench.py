@@ -99,9 +99,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     day = PLAN_DAY.isoformat()
     timed(client, f"/board/{day}", 3)  # warm up (template compilation, connection pool)
     board_wall, board_cpu, body = timed(client, f"/board/{day}", args.requests)
-    status_wall, status_cpu, status_body = timed(
-        client, f"/board/{day}/status.json", args.requests
-    )
+    status_wall, status_cpu, status_body = timed(client, f"/board/{day}/status.json", args.requests)
     static = [client.get(f"/static/{name}").get_data() for name in ASSETS]
     assets = sum(len(data) for data in static)
     assets_gz = sum(len(gzip.compress(data)) for data in static)

@@ -44,10 +44,7 @@ def _arrow_utc(value: object) -> datetime:
 
 def with_ics(body: bytes) -> Times:
     cal = ics.Calendar(body.decode("utf-8"))
-    return {
-        e.uid: (_arrow_utc(e.begin), _arrow_utc(e.end))
-        for e in cal.events
-    }
+    return {e.uid: (_arrow_utc(e.begin), _arrow_utc(e.end)) for e in cal.events}
 
 
 def node_available() -> str:

@@ -125,8 +125,17 @@ def test_feed_format_crlf_folding_and_calendar_properties(session: Session) -> N
     assert str(cal["name"]) == "posventa – Íñigo Núñez"
     assert cal["refresh-interval"].dt == timedelta(hours=1)
     (event,) = cal.walk("VEVENT")
-    for prop in ("uid", "dtstamp", "dtstart", "dtend", "summary", "location", "description",
-                 "sequence", "last-modified"):
+    for prop in (
+        "uid",
+        "dtstamp",
+        "dtstart",
+        "dtend",
+        "summary",
+        "location",
+        "description",
+        "sequence",
+        "last-modified",
+    ):
         assert prop in event, prop
     assert "Lucía" in str(event["description"]) and "Fernández" not in str(event["description"])
     assert "Acceso por el muelle trasero" in str(event["description"])
@@ -178,8 +187,11 @@ def test_two_versions_of_a_feed_keep_uid_raise_sequence_and_show_cancellations(
     publish_plan(engine, v1.id)
     before = _feed_events(staff_feed(session, ana, now=NOW))
     assert {int(e["sequence"]) for e in before.values()} == {0}
-    uid_install = next(u for u, e in before.items() if "Horno" in str(e["summary"]) and
-                       "Instalación" in str(e["summary"]))
+    uid_install = next(
+        u
+        for u, e in before.items()
+        if "Horno" in str(e["summary"]) and "Instalación" in str(e["summary"])
+    )
 
     v2 = f.approved_plan(
         session,

@@ -30,6 +30,7 @@ def world(engine: Engine) -> World:
 def plan_settings(settings: Settings) -> Settings:
     return settings.replace(timezone="Europe/Madrid", arrival_window_minutes=120, osrm_url="")
 
+
 DENTIST = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//x//EN\r\nBEGIN:VEVENT\r\n"
     "UID:dentist@example.com\r\nDTSTAMP:20261201T000000Z\r\n"
@@ -109,9 +110,7 @@ def test_draft_activity_reads_caldav_busy_time_and_survives_a_dead_server(
     tere = world.add_staff(
         "tere", ["training"], lunch_earliest=None, lunch_latest=None, lunch_minutes=0
     )
-    ana = world.add_staff(
-        "ana", ["other"], lunch_earliest=None, lunch_latest=None, lunch_minutes=0
-    )
+    ana = world.add_staff("ana", ["other"], lunch_earliest=None, lunch_latest=None, lunch_minutes=0)
     with session_scope(world.engine) as session:
         for staff_id, url in ((tere, str(calendar.url)), (ana, "http://127.0.0.1:9/nothing/")):
             staff = session.get(Staff, staff_id)
@@ -120,7 +119,10 @@ def test_draft_activity_reads_caldav_busy_time_and_survives_a_dead_server(
             staff.caldav_username, staff.caldav_password = radicale.username, radicale.password
     world.add_customer("north", "north")
     world.add_visit(
-        "training-1", "north", ["training"], windows=[window("09:00", "12:00")],
+        "training-1",
+        "north",
+        ["training"],
+        windows=[window("09:00", "12:00")],
         kind=VisitKind.TRAINING,
     )
 

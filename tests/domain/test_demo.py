@@ -35,9 +35,7 @@ def test_seed_demo_builds_the_company(engine, tmp_path) -> None:  # type: ignore
             and set(v.required_skills) <= set(members[v.assigned_staff_id].skills)
             for v in visits
         )
-        trainers = Counter(
-            (v.sale_id, v.assigned_staff_id) for v in visits if v.kind == "training"
-        )
+        trainers = Counter((v.sale_id, v.assigned_staff_id) for v in visits if v.kind == "training")
         assert trainers and len({sale for sale, _ in trainers}) == len(trainers)
         assert len(result.repair_sale_ids) == 4
         # every demo login works with the password written to the logins file, and only with it

@@ -85,8 +85,11 @@ def test_negative_duration_is_refused() -> None:
 def test_staff_hours_and_time_zone_are_checked() -> None:
     with pytest.raises(ValidationError, match="end before they start"):
         StaffIn(
-            name="Ana", home_latitude=39.47, home_longitude=-0.37,
-            work_start=time(17, 0), work_end=time(8, 0),
+            name="Ana",
+            home_latitude=39.47,
+            home_longitude=-0.37,
+            work_start=time(17, 0),
+            work_end=time(8, 0),
         )
     with pytest.raises(ValidationError, match="unknown time zone"):
         StaffIn(name="Ana", home_latitude=39.47, home_longitude=-0.37, timezone="Mars/Base")
@@ -126,7 +129,9 @@ def test_duplicate_sku_and_external_ref_conflict(engine) -> None:  # type: ignor
         register_sale(
             s,
             SaleIn(
-                customer_id=customer.id, product_sku="BOIL-24", sold_on=date(2026, 1, 2),
+                customer_id=customer.id,
+                product_sku="BOIL-24",
+                sold_on=date(2026, 1, 2),
                 external_ref="ERP-1",
             ),
         )
@@ -138,7 +143,9 @@ def test_duplicate_sku_and_external_ref_conflict(engine) -> None:  # type: ignor
             register_sale(
                 s,
                 SaleIn(
-                    customer_id=customer.id, product_sku="BOIL-24", sold_on=date(2026, 1, 3),
+                    customer_id=customer.id,
+                    product_sku="BOIL-24",
+                    sold_on=date(2026, 1, 3),
                     external_ref="ERP-1",
                 ),
             )
@@ -183,7 +190,10 @@ def test_datetimes_come_back_aware_utc(engine) -> None:  # type: ignore[no-untyp
         visit = request_visit(
             s,
             VisitIn(
-                sale_id=sale.id, kind="repair", business_key="k1", duration_minutes=60,
+                sale_id=sale.id,
+                kind="repair",
+                business_key="k1",
+                duration_minutes=60,
                 earliest_date=date(2026, 1, 5),
             ),
         )
@@ -207,7 +217,10 @@ def test_naive_datetime_is_refused(engine) -> None:  # type: ignore[no-untyped-d
             visit = request_visit(
                 s,
                 VisitIn(
-                    sale_id=sale.id, kind="repair", business_key="k2", duration_minutes=60,
+                    sale_id=sale.id,
+                    kind="repair",
+                    business_key="k2",
+                    duration_minutes=60,
                     earliest_date=date(2026, 1, 5),
                 ),
             )
@@ -219,8 +232,13 @@ def test_staff_skills_are_normalized(engine) -> None:  # type: ignore[no-untyped
     with session_scope(engine) as s:
         staff = create_staff(
             s,
-            StaffIn(name="Pau", skills=["Gas", "gas", "hvac"], home_latitude=39.47,
-                    home_longitude=-0.37, phone="+34 699 111 222"),
+            StaffIn(
+                name="Pau",
+                skills=["Gas", "gas", "hvac"],
+                home_latitude=39.47,
+                home_longitude=-0.37,
+                phone="+34 699 111 222",
+            ),
         )
     assert staff.skills == ["gas", "hvac"]
     assert staff.phone == "+34699111222"

@@ -29,9 +29,7 @@ def test_due_dates_raise_priority_as_they_approach_and_pass() -> None:
     day = MONDAY
     assert effective_priority(50, None, day) == 50
     assert effective_priority(50, day + timedelta(days=30), day) == 50
-    ladder = [
-        effective_priority(50, day + timedelta(days=d), day) for d in (7, 3, 1, 0, -1, -5)
-    ]
+    ladder = [effective_priority(50, day + timedelta(days=d), day) for d in (7, 3, 1, 0, -1, -5)]
     assert ladder == sorted(ladder) and len(set(ladder)) == len(ladder)
     assert effective_priority(90, day - timedelta(days=10), day) == 100  # capped
 
@@ -46,7 +44,10 @@ def test_merge_intervals_joins_overlaps_only() -> None:
 
 def test_staff_shift_lunch_busy_and_home_in_seconds(world: World) -> None:
     world.add_staff(
-        "ana", ["Repair"], max_work_minutes=420, lunch_minutes=30,
+        "ana",
+        ["Repair"],
+        max_work_minutes=420,
+        lunch_minutes=30,
     )
     world.add_staff("off", ["repair"])
     world.add_staff("canary", ["repair"], timezone="Atlantic/Canary")
@@ -79,19 +80,20 @@ def test_visit_windows_priority_place_and_preferred_trainer(world: World) -> Non
     world.add_staff("ben", ["training"])
     world.add_customer("north", "north")
     world.add_visit(
-        "windows", "north", ["repair"],
+        "windows",
+        "north",
+        ["repair"],
         windows=[
             window("09:00", "11:00"),
             window("10:30", "12:00", MONDAY),  # overlaps the any-day one: merged
             window("15:00", "16:00", MONDAY),
             window("07:00", "08:00", MONDAY + timedelta(days=1)),  # another day: ignored
         ],
-        due_date=MONDAY, priority=40,
+        due_date=MONDAY,
+        priority=40,
     )
     first = world.add_visit("session1", "north", ["training"], kind=VisitKind.TRAINING)
-    world.update_visit(
-        "session1", status=VisitStatus.COMPLETED.value, assigned_staff_id=ana
-    )
+    world.update_visit("session1", status=VisitStatus.COMPLETED.value, assigned_staff_id=ana)
     world.add_visit("session2", "north", ["training"], kind=VisitKind.TRAINING, sequence=2)
     built = built_for(world)
     visits = {v.id: v for v in built.problem.visits}
@@ -134,8 +136,9 @@ def test_pinned_to_another_day_is_not_a_candidate(world: World) -> None:
 def test_dst_day_windows_in_problem(world: World) -> None:
     world.add_staff("ana", ["repair"], working_days=[6])
     world.add_customer("north", "north")
-    world.add_visit("north", "north", ["repair"], earliest=FALL_BACK,
-                    windows=[window("01:00", "04:00")])
+    world.add_visit(
+        "north", "north", ["repair"], earliest=FALL_BACK, windows=[window("01:00", "04:00")]
+    )
     built = built_for(world, FALL_BACK)
     (v,) = built.problem.visits
     assert v.windows == (TimeWindow(1 * HOUR, 5 * HOUR),)  # four real hours

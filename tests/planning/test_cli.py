@@ -12,8 +12,11 @@ from tests.planning.conftest import World
 
 def test_draft_show_diff_approve(tiny_world: World, database_url: str, tmp_path) -> None:
     runner = CliRunner()
-    env = {"POSVENTA_DATABASE_URL": database_url, "POSVENTA_DATA_DIR": str(tmp_path),
-           "POSVENTA_TIMEZONE": "Europe/Madrid"}
+    env = {
+        "POSVENTA_DATABASE_URL": database_url,
+        "POSVENTA_DATA_DIR": str(tmp_path),
+        "POSVENTA_TIMEZONE": "Europe/Madrid",
+    }
     drafted = runner.invoke(plan, ["draft", "2026-12-07", "--seconds", "1"], env=env)
     assert drafted.exit_code == 0, drafted.output
     result = json.loads(drafted.stdout)

@@ -25,15 +25,28 @@ def add_plan(session: Session, version: int, stops: list[tuple[int, int, object,
     for seq, (visit_id, staff_id, start, window_start) in enumerate(stops, start=1):
         session.add(
             PlanStop(
-                plan_id=plan.id, staff_id=staff_id, visit_id=visit_id, sequence=seq,
-                arrival=start, start=start, end=start + HOUR,
-                window_start=window_start, window_end=window_start + HOUR,
+                plan_id=plan.id,
+                staff_id=staff_id,
+                visit_id=visit_id,
+                sequence=seq,
+                arrival=start,
+                start=start,
+                end=start + HOUR,
+                window_start=window_start,
+                window_end=window_start + HOUR,
             )
         )
     # A break is not a visit: never part of the difference.
     session.add(
-        PlanStop(plan_id=plan.id, staff_id=stops[0][1], kind="break", sequence=99,
-                 arrival=T9 + 5 * HOUR, start=T9 + 5 * HOUR, end=T9 + 6 * HOUR)
+        PlanStop(
+            plan_id=plan.id,
+            staff_id=stops[0][1],
+            kind="break",
+            sequence=99,
+            arrival=T9 + 5 * HOUR,
+            start=T9 + 5 * HOUR,
+            end=T9 + 6 * HOUR,
+        )
     )
     session.commit()
     return plan.id
@@ -44,21 +57,33 @@ def test_difference_sorts_every_visit_into_one_bucket(tiny_world: World) -> None
     ana, ben = w.staff["ana"], w.staff["ben"]
     north, south, east, west = (w.visits[n] for n in ("north", "south", "east", "west"))
     with Session(w.engine) as session:
-        base = add_plan(session, 1, [
-            (north, ana, T9, T9),                       # unchanged
-            (south, ana, T9 + 2 * HOUR, T9 + 2 * HOUR),  # retimed inside its window
-            (east, ben, T9, T9),                         # another staff member: moved
-        ])
-        new = add_plan(session, 2, [
-            (north, ana, T9, T9),
-            (south, ana, T9 + 2 * HOUR + timedelta(minutes=20), T9 + 2 * HOUR),
-            (east, ana, T9 + 3 * HOUR, T9 + 3 * HOUR),
-            (west, ben, T9, T9),                         # added
-        ])
+        base = add_plan(
+            session,
+            1,
+            [
+                (north, ana, T9, T9),  # unchanged
+                (south, ana, T9 + 2 * HOUR, T9 + 2 * HOUR),  # retimed inside its window
+                (east, ben, T9, T9),  # another staff member: moved
+            ],
+        )
+        new = add_plan(
+            session,
+            2,
+            [
+                (north, ana, T9, T9),
+                (south, ana, T9 + 2 * HOUR + timedelta(minutes=20), T9 + 2 * HOUR),
+                (east, ana, T9 + 3 * HOUR, T9 + 3 * HOUR),
+                (west, ben, T9, T9),  # added
+            ],
+        )
         third = add_plan(session, 3, [(north, ana, T9 + 4 * HOUR, T9 + 4 * HOUR)])
         diff = plan_difference(session, new, base)
         assert (diff.added, diff.removed, diff.moved, diff.retimed, diff.unchanged) == (
-            [west], [], [east], [south], [north],
+            [west],
+            [],
+            [east],
+            [south],
+            [north],
         )
         assert not diff.is_empty
         change = diff.changes[east]

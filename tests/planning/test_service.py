@@ -89,8 +89,11 @@ def test_draft_plans_every_possible_visit_and_explains_the_skill_nobody_has(
         assert not stop.locked and not stop.moved
     # Each staff member's route is ordered in time, breaks included.
     for staff_id in w.staff.values():
-        route = [s for s in stops(w, result.plan_id) + stops(w, result.plan_id, "break")
-                 if s.staff_id == staff_id]
+        route = [
+            s
+            for s in stops(w, result.plan_id) + stops(w, result.plan_id, "break")
+            if s.staff_id == staff_id
+        ]
         route.sort(key=lambda s: s.sequence)
         assert all(a.end <= b.start for a, b in zip(route, route[1:], strict=False))
 
@@ -121,9 +124,7 @@ def test_absent_technician_gets_no_route(tiny_world: World, plan_settings) -> No
     left = unassigned(w, result.plan_id)
     assert set(left) == {"east", "west"}
     assert left["east"].reason_code == "missing_skill"  # nobody working today repairs
-    assert plan_row(w, result.plan_id).solver_summary["staff_off"] == {
-        str(w.staff["ana"]): "sick"
-    }
+    assert plan_row(w, result.plan_id).solver_summary["staff_off"] == {str(w.staff["ana"]): "sick"}
 
 
 def test_staff_not_working_that_weekday_or_inactive_is_not_planned(
@@ -178,9 +179,7 @@ def test_windows_on_daylight_saving_change_days(
     w = world
     w.add_staff("ana", ["repair"], working_days=[6], lunch_earliest=None, lunch_latest=None)
     w.add_customer("north", "north")
-    w.add_visit(
-        "north", "north", ["repair"], earliest=day, windows=[window("10:00", "10:30", day)]
-    )
+    w.add_visit("north", "north", ["repair"], earliest=day, windows=[window("10:00", "10:30", day)])
     result = draft_plan(w.engine, plan_settings, day, SECONDS)
     stop = by_visit(w, result.plan_id)["north"]
     lo = utc(day.year, day.month, day.day, 10 - offset_hours)
@@ -191,14 +190,14 @@ def test_windows_on_daylight_saving_change_days(
     )
 
 
-def test_window_on_another_day_keeps_the_visit_out_of_this_day(
-    world: World, plan_settings
-) -> None:
+def test_window_on_another_day_keeps_the_visit_out_of_this_day(world: World, plan_settings) -> None:
     w = world
     w.add_staff("ana", ["repair"])
     w.add_customer("north", "north")
     w.add_visit(
-        "north", "north", ["repair"],
+        "north",
+        "north",
+        ["repair"],
         windows=[window("09:00", "12:00", MONDAY + timedelta(days=1))],
     )
     result = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
@@ -283,7 +282,10 @@ def split_world(world: World) -> World:
     w.add_visit("south", "south", ["install"], windows=[window("09:00", "09:30")])
     w.add_visit("east", "east", ["repair"], windows=[window("11:00", "13:00")])
     w.add_visit(
-        "late", "west", ["install"], windows=[window("14:00", "17:00")],
+        "late",
+        "west",
+        ["install"],
+        windows=[window("14:00", "17:00")],
         preferred_staff_id=w.staff["ben"],
     )
     return w
@@ -467,9 +469,7 @@ def test_next_training_session_goes_to_the_same_trainer(world: World, plan_setti
     w.add_staff("ben", ["training"], lunch_earliest=None, lunch_latest=None)
     w.add_customer("north", "north")
     w.add_visit("session1", "north", ["training"], kind=VisitKind.TRAINING)
-    w.update_visit(
-        "session1", status=VisitStatus.COMPLETED.value, assigned_staff_id=w.staff["ben"]
-    )
+    w.update_visit("session1", status=VisitStatus.COMPLETED.value, assigned_staff_id=w.staff["ben"])
     w.add_visit("session2", "north", ["training"], kind=VisitKind.TRAINING, sequence=2)
     result = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
     assert by_visit(w, result.plan_id)["session2"].staff_id == w.staff["ben"]
@@ -480,13 +480,24 @@ def test_overdue_visit_wins_the_last_free_slot(world: World, plan_settings) -> N
     goes before a fresher one of priority 60."""
     w = world
     w.add_staff(
-        "ana", ["repair"], work_start=time(8), work_end=time(10),
-        lunch_earliest=None, lunch_latest=None,
+        "ana",
+        ["repair"],
+        work_start=time(8),
+        work_end=time(10),
+        lunch_earliest=None,
+        lunch_latest=None,
     )
     w.add_customer("north", "north")
     w.add_customer("south", "south")
-    w.add_visit("overdue", "north", ["repair"], minutes=90, priority=50,
-                earliest=MONDAY - timedelta(days=20), due_date=MONDAY - timedelta(days=7))
+    w.add_visit(
+        "overdue",
+        "north",
+        ["repair"],
+        minutes=90,
+        priority=50,
+        earliest=MONDAY - timedelta(days=20),
+        due_date=MONDAY - timedelta(days=7),
+    )
     w.add_visit("fresh", "south", ["repair"], minutes=90, priority=60)
     result = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
     assert set(by_visit(w, result.plan_id)) == {"overdue"}
@@ -524,9 +535,7 @@ def test_lunch_is_a_stop_of_routes_that_span_it_only(world: World, plan_settings
     assert utc(2026, 12, 7, 12) <= lunch.start and lunch.end <= utc(2026, 12, 7, 14, 45)
 
 
-def test_draft_not_based_on_the_approved_plan_is_refused(
-    tiny_world: World, plan_settings
-) -> None:
+def test_draft_not_based_on_the_approved_plan_is_refused(tiny_world: World, plan_settings) -> None:
     w = tiny_world
     base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
     approve_plan(w.engine, base.plan_id, "d@example.com")

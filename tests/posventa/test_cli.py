@@ -27,8 +27,17 @@ def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
 
 def test_user_create_reads_the_password_and_refuses_duplicates(env, engine) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
-    args = ["user", "create", "--email", "Boss@Example.com", "--name", "Boss", "--role", "admin",
-            "--password-stdin"]
+    args = [
+        "user",
+        "create",
+        "--email",
+        "Boss@Example.com",
+        "--name",
+        "Boss",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ]
     result = runner.invoke(cli, args, input="a long enough password\n", env=env)
     assert result.exit_code == 0, result.output
     assert "created admin boss@example.com" in result.output
@@ -42,8 +51,17 @@ def test_user_create_reads_the_password_and_refuses_duplicates(env, engine) -> N
 def test_user_create_refuses_a_short_password_and_writes_nothing(env, engine) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(
         cli,
-        ["user", "create", "--email", "a@b.es", "--name", "A", "--role", "dispatcher",
-         "--password-stdin"],
+        [
+            "user",
+            "create",
+            "--email",
+            "a@b.es",
+            "--name",
+            "A",
+            "--role",
+            "dispatcher",
+            "--password-stdin",
+        ],
         input="short\n",
         env=env,
     )
@@ -56,8 +74,17 @@ def test_user_create_refuses_a_short_password_and_writes_nothing(env, engine) ->
 def test_technician_account_needs_a_staff_member(env) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(
         cli,
-        ["user", "create", "--email", "t@b.es", "--name", "T", "--role", "technician",
-         "--password-stdin"],
+        [
+            "user",
+            "create",
+            "--email",
+            "t@b.es",
+            "--name",
+            "T",
+            "--role",
+            "technician",
+            "--password-stdin",
+        ],
         input="a long enough password\n",
         env=env,
     )

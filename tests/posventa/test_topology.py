@@ -105,17 +105,35 @@ def test_compose_topology_as_processes(tmp_path: Path) -> None:
 
     def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"{name}.log").open("wb")
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         procs.append(proc)
         return proc
 
     try:
-        start("temporal", [str(BIN / "temporal"), "server", "start-dev", "--ip", "127.0.0.1",
-                           "--port", str(temporal_port), "--headless",
-                           "--search-attribute", "PosventaStage=Keyword"])
-        migrate = subprocess.run([str(BIN / "posventa"), "db", "upgrade"], env=env,
-                                 capture_output=True, text=True, timeout=120)
+        start(
+            "temporal",
+            [
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(temporal_port),
+                "--headless",
+                "--search-attribute",
+                "PosventaStage=Keyword",
+            ],
+        )
+        migrate = subprocess.run(
+            [str(BIN / "posventa"), "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert migrate.returncode == 0, migrate.stderr
         _wait(lambda: _port_open(temporal_port), 60, "Temporal", procs)
         start("web", [str(BIN / "posventa"), "web", "--workers", "2"])
@@ -125,12 +143,18 @@ def test_compose_topology_as_processes(tmp_path: Path) -> None:
 
         engine = make_engine(db_url)
         with session_scope(engine) as s:
-            create_product(s, ProductIn(sku="AC-1", name="Split", installation_minutes=120,
-                                        installation_skill="hvac"))
-            customer = create_customer(s, CustomerIn(name="Ana", phone="+34612345678",
-                                                     latitude=39.47, longitude=-0.37))
-            sale = register_sale(s, SaleIn(customer_id=customer.id, product_sku="AC-1",
-                                           sold_on=date.today()))
+            create_product(
+                s,
+                ProductIn(
+                    sku="AC-1", name="Split", installation_minutes=120, installation_skill="hvac"
+                ),
+            )
+            customer = create_customer(
+                s, CustomerIn(name="Ana", phone="+34612345678", latitude=39.47, longitude=-0.37)
+            )
+            sale = register_sale(
+                s, SaleIn(customer_id=customer.id, product_sku="AC-1", sold_on=date.today())
+            )
         from workflows.client import WorkflowGateway
 
         gateway = WorkflowGateway(Settings.from_env(env))
@@ -139,9 +163,14 @@ def test_compose_topology_as_processes(tmp_path: Path) -> None:
 
             def installation_requested() -> bool:
                 with Session(engine) as s:
-                    return s.exec(
-                        select(Visit).where(Visit.sale_id == sale.id, Visit.kind == "installation")
-                    ).first() is not None
+                    return (
+                        s.exec(
+                            select(Visit).where(
+                                Visit.sale_id == sale.id, Visit.kind == "installation"
+                            )
+                        ).first()
+                        is not None
+                    )
 
             _wait(installation_requested, 60, "installation visit requested", procs)
             codes = _failed_login_codes(f"http://127.0.0.1:{web_port}", 11)

@@ -176,9 +176,7 @@ def test_baja_opts_out_at_once_and_alta_subscribes_again(
     assert messenger.send_for_visit(company.visit_id, "visit_no_answer_reminder", "r").message_id
 
 
-def test_yes_to_a_visit_confirmation_confirms_it(
-    engine, company, messenger, pipeline, workflows
-):
+def test_yes_to_a_visit_confirmation_confirms_it(engine, company, messenger, pipeline, workflows):
     """YES is a reserved opt-in keyword, but from a customer who never opted out it answers
     the question: the visit is confirmed and the customer told so."""
     messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")

@@ -131,8 +131,11 @@ def test_create_sale_stores_it_even_when_temporal_is_down(
         ({**NEW_SALE, "customer": {**NEW_SALE["customer"], "phone": "12"}}, 422, "phone"),
         ({**NEW_SALE, "customer_id": 1}, 422, "either customer_id or customer"),
         ({**NEW_SALE, "surprise": True}, 422, "surprise"),
-        ({"product_sku": "BOIL-1", "sold_on": "2026-11-20", "customer_id": 999}, 404,
-         "unknown customer"),
+        (
+            {"product_sku": "BOIL-1", "sold_on": "2026-11-20", "customer_id": 999},
+            404,
+            "unknown customer",
+        ),
     ],
 )
 def test_invalid_sales_are_refused_and_nothing_is_written(
@@ -240,8 +243,12 @@ def test_out_of_range_input_is_a_4xx_not_a_crash(api: FlaskClient, sqlite_engine
     before = counts(sqlite_engine)
     nul = {**NEW_SALE, "customer": {**NEW_SALE["customer"], "name": "Ana\x00"}}
     assert api.post("/api/v1/sales", json=nul).status_code == 422
-    assert api.post("/api/v1/sales", json={**NEW_SALE, "customer_id": 2**40,
-                                           "customer": None}).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/sales", json={**NEW_SALE, "customer_id": 2**40, "customer": None}
+        ).status_code
+        == 422
+    )
     assert counts(sqlite_engine) == before
     assert api.post("/api/v1/plans/2001-01-01/optimize", json={}).status_code == 409
     assert api.post("/api/v1/plans/2999-01-01/optimize", json={}).status_code == 422

@@ -97,8 +97,11 @@ def test_login_is_rate_limited(app: Flask, world: World) -> None:
 def test_next_parameter_cannot_send_users_to_another_site(app: Flask, world: World) -> None:
     client = app.test_client()
     token = csrf_from(client)
-    for target, expected in (("https://evil.example/", "/"), ("//evil.example", "/"),
-                             ("/sales/", "/sales/")):
+    for target, expected in (
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/sales/", "/sales/"),
+    ):
         response = client.post(
             f"/login?next={target}",
             data={"email": world.users["dispatcher"], "password": PASSWORD, "csrf_token": token},
@@ -130,8 +133,9 @@ def test_locale_follows_the_user(app: Flask, world: World, sqlite_engine: Engine
     client = app.test_client()
     token = login(client, world.users["dispatcher"])
     assert "Plan board" in client.get("/sales/").get_data(as_text=True)
-    response = client.post("/account/locale", data={"csrf_token": token, "locale": "es",
-                                                    "next": "/sales/"})
+    response = client.post(
+        "/account/locale", data={"csrf_token": token, "locale": "es", "next": "/sales/"}
+    )
     assert response.status_code == 302 and response.location.endswith("/sales/")
     page = client.get("/sales/").get_data(as_text=True)
     assert "Tablero" in page and 'lang="es"' in page
@@ -147,7 +151,7 @@ def test_static_assets_are_served_by_the_app(app: Flask, tmp_path: Path) -> None
         assert response.status_code == 200 and len(response.data) > 500
         response.close()
     page = client.get("/login").get_data(as_text=True)
-    assert "http://" not in page.replace('http://www.w3.org', '') and "https://" not in page
+    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
 
 
 def test_pages_carry_a_content_security_policy(

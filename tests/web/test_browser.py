@@ -71,8 +71,11 @@ def test_dispatcher_drafts_pins_and_approves_in_the_browser(
         hours = page.locator(".tl-hours .tl-track")
         track_box = hours.bounding_box()
         assert track_box is not None
-        labels = [box for box in (label.bounding_box() for label in
-                                  hours.locator(".tl-hour > span").all()) if box is not None]
+        labels = [
+            box
+            for box in (label.bounding_box() for label in hours.locator(".tl-hour > span").all())
+            if box is not None
+        ]
         assert len(labels) >= 9
         assert labels[0]["x"] >= track_box["x"] - 0.5
         assert labels[-1]["x"] + labels[-1]["width"] <= track_box["x"] + track_box["width"] + 0.5

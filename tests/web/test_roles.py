@@ -153,9 +153,13 @@ def test_numbers_beyond_the_database_are_not_found_not_errors(app: Flask, world:
     assert client.get(f"/visits/?staff_id={huge}&page={huge}").status_code == 200
     assert client.get(f"/board/{DAY}?plan={huge}").status_code == 200  # ignored: latest plan
     assert client.get(f"/me/?staff={huge}").status_code == 404
-    r = client.post(f"/board/{DAY}/visits/{world.visits[0]}/pin",
-                    data={"csrf_token": token, "staff_id": str(huge)})
+    r = client.post(
+        f"/board/{DAY}/visits/{world.visits[0]}/pin",
+        data={"csrf_token": token, "staff_id": str(huge)},
+    )
     assert r.status_code == 302
     assert "Unknown staff member." in client.get(r.location).get_data(as_text=True)
-    assert client.post(f"/board/{DAY}/visits/{huge}/pin",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/board/{DAY}/visits/{huge}/pin", data={"csrf_token": token}).status_code
+        == 404
+    )

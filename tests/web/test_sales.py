@@ -89,8 +89,10 @@ def test_csv_import_registers_every_row(client_for, sqlite_engine: Engine) -> No
     ("text", "problem"),
     [
         (GOOD + "Mala Fecha,612000333,BOIL-1,03/11/2026,39.4,-0.3,SHOP-3\n", "line 4: sold_on"),
-        (GOOD + "Sin Producto,612000444,NOPE,2026-11-03,39.4,-0.3,SHOP-4\n",
-         "line 4: unknown product 'NOPE'"),
+        (
+            GOOD + "Sin Producto,612000444,NOPE,2026-11-03,39.4,-0.3,SHOP-4\n",
+            "line 4: unknown product 'NOPE'",
+        ),
         (GOOD.replace("SHOP-2", "SHOP-1"), "line 3: reference 'SHOP-1' appears twice"),
         ("name,phone\nA,612000111\n", "missing columns"),
         (HEADER, "the file has no sales"),
@@ -119,8 +121,9 @@ def test_csv_parser_accepts_semicolons_and_reuses_customers(
     with session_scope(sqlite_engine) as s:
         first = import_sales(s, rows[:1])
     with session_scope(sqlite_engine) as s:
-        again = import_sales(s, parse_sales_csv(HEADER + "Rosa Vidal,612000111,BOIL-1,"
-                                                "2026-12-01,39.47,-0.37,\n"))
+        again = import_sales(
+            s, parse_sales_csv(HEADER + "Rosa Vidal,612000111,BOIL-1,2026-12-01,39.47,-0.37,\n")
+        )
     with Session(sqlite_engine) as s:
         a, b = s.get(Sale, first[0]), s.get(Sale, again[0])
         assert a is not None and b is not None and a.customer_id == b.customer_id
@@ -217,8 +220,10 @@ def test_cancel_and_fault_need_temporal_and_say_so(client_for, world: World) -> 
     assert "Describe the fault" in page
     r = client.post(f"/sales/{sale}/fault", data={"csrf_token": token, "description": "No heat"})
     assert "Temporal" in client.get(r.location).get_data(as_text=True)
-    r = client.post(f"/sales/{sale}/cancel",
-                    data={"csrf_token": token, "reason": "Changed mind", "kind": "stolen"})
+    r = client.post(
+        f"/sales/{sale}/cancel",
+        data={"csrf_token": token, "reason": "Changed mind", "kind": "stolen"},
+    )
     assert "choose cancelled or returned" in client.get(r.location).get_data(as_text=True)
 
 
@@ -247,14 +252,17 @@ def test_a_new_customer_without_coordinates_is_located_from_the_address(
         page = client.get(response.location).get_data(as_text=True)
         assert "Address located: 24, Carrer de Xàtiva, València, España" in page
         missing = client.post("/sales/new", data={**form, "address": "Calle Inventada 0"})
-        typed = client.post("/sales/new", data={**form, "address": "Calle Inventada 0",
-                                                "latitude": "39.5", "longitude": "-0.4"})
+        typed = client.post(
+            "/sales/new",
+            data={**form, "address": "Calle Inventada 0", "latitude": "39.5", "longitude": "-0.4"},
+        )
     assert missing.status_code == 422
     assert ("The address could not be located (no place found for &#39;Calle Inventada 0&#39;)"
             in missing.get_data(as_text=True))  # fmt: skip
     assert typed.status_code == 302  # typed coordinates are kept, not looked up
     assert [params["q"] for params, _ in fake.requests] == [
-        "Carrer de Xàtiva 24, València", "Calle Inventada 0"
+        "Carrer de Xàtiva 24, València",
+        "Calle Inventada 0",
     ]
     assert {params["countrycodes"] for params, _ in fake.requests} == {"es"}  # the region
     with Session(sqlite_engine) as s:
@@ -290,10 +298,19 @@ def test_a_second_sale_to_the_same_customer_at_the_same_place_reuses_them(
         "longitude": "-0.37", "address": "Calle Xàtiva 3", "locale": "es",
     }  # fmt: skip
     first = client.post("/sales/new", data=form)
-    again = client.post("/sales/new", data={**form, "phone": "+34 611 22 23 33",
-                                            "address": " calle xàtiva  3 ", "latitude": "39.47001"})
-    elsewhere = client.post("/sales/new", data={**form, "address": "Calle Colón 40",
-                                                "latitude": "39.4705", "longitude": "-0.3712"})
+    again = client.post(
+        "/sales/new",
+        data={
+            **form,
+            "phone": "+34 611 22 23 33",
+            "address": " calle xàtiva  3 ",
+            "latitude": "39.47001",
+        },
+    )
+    elsewhere = client.post(
+        "/sales/new",
+        data={**form, "address": "Calle Colón 40", "latitude": "39.4705", "longitude": "-0.3712"},
+    )
     assert {first.status_code, again.status_code, elsewhere.status_code} == {302}
     with Session(sqlite_engine) as s:
         customers = s.exec(select(Customer).where(Customer.name == "Nuria Costa")).all()
@@ -346,8 +363,15 @@ def test_the_sale_form_finds_customers_by_name_phone_or_address(
     [match] = client.get("/sales/customers.json?q=carmen").get_json()
     assert match["label"].startswith(f"Carmen Ruiz · {carmen.phone}")
     # a name typed without picking a suggestion is refused in words
-    r = client.post("/sales/new", data={"csrf_token": token, "product_sku": "BOIL-1",
-                                        "sold_on": "2026-11-20", "customer_id": "Carmen"})
+    r = client.post(
+        "/sales/new",
+        data={
+            "csrf_token": token,
+            "product_sku": "BOIL-1",
+            "sold_on": "2026-11-20",
+            "customer_id": "Carmen",
+        },
+    )
     assert r.status_code == 422
     assert "Pick the customer among the suggestions" in r.get_data(as_text=True)
     technician, _ = client_for("technician")
@@ -384,7 +408,8 @@ def test_csv_rows_without_coordinates_are_located_from_their_address(
         listing = client.get(response.location).get_data(as_text=True)
     assert "3 sales imported." in listing and "3 addresses located by the geocoder." in listing
     assert [params["q"] for params, _ in fake.requests] == [
-        "Carrer de Xàtiva 24, València", "Calle de Colón 40, València"
+        "Carrer de Xàtiva 24, València",
+        "Calle de Colón 40, València",
     ]
     assert sale_count(sqlite_engine) == before + 3
     with Session(sqlite_engine) as s:

@@ -22,8 +22,10 @@ def test_add_a_day_off_and_refuse_a_backwards_one(
                     data={"csrf_token": token, "starts_on": "2026-12-24", "ends_on": "2026-12-26",
                           "reason": "Navidad"})  # fmt: skip
     assert r.status_code == 302
-    r = client.post(f"/staff/{ana}/absences",
-                    data={"csrf_token": token, "starts_on": "2026-12-10", "ends_on": "2026-12-01"})
+    r = client.post(
+        f"/staff/{ana}/absences",
+        data={"csrf_token": token, "starts_on": "2026-12-10", "ends_on": "2026-12-01"},
+    )
     page = client.get(r.location).get_data(as_text=True)
     assert "absence ends before it starts" in page
     with Session(sqlite_engine) as s:
@@ -67,8 +69,10 @@ def test_add_staff_member(client_for, sqlite_engine: Engine, world: World) -> No
     with Session(sqlite_engine) as s:
         member = s.exec(select(Staff).where(Staff.name == "Carla Nueva")).one()
     assert member.skills == ["ac", "boiler"] and member.working_days == [0, 1, 2]
-    bad = client.post("/staff/new", data={"csrf_token": token, "name": "X",
-                                          "home_latitude": "200", "home_longitude": "0"})
+    bad = client.post(
+        "/staff/new",
+        data={"csrf_token": token, "name": "X", "home_latitude": "200", "home_longitude": "0"},
+    )
     assert bad.status_code == 422
 
 
@@ -116,20 +120,32 @@ def test_phone_answers_and_outcomes_say_when_temporal_is_down(
     from tests.web.factories import PLAN_DAY
 
     office, token = client_for("dispatcher")
-    r = office.post(f"/visits/{world.visits[0]}/reply",
-                    data={"csrf_token": token, "answer": "confirm"})
+    r = office.post(
+        f"/visits/{world.visits[0]}/reply", data={"csrf_token": token, "answer": "confirm"}
+    )
     assert any("Temporal" in m for m in flashes(office.get(r.location).get_data(as_text=True)))
-    assert office.post(f"/visits/{world.visits[0]}/reply",
-                       data={"csrf_token": token, "answer": "maybe"}).status_code == 400
+    assert (
+        office.post(
+            f"/visits/{world.visits[0]}/reply", data={"csrf_token": token, "answer": "maybe"}
+        ).status_code
+        == 400
+    )
     ana, token = client_for("technician")
-    r = ana.post(f"/me/visits/{world.visits[0]}/outcome",
-                 data={"csrf_token": token, "outcome": "done", "note": ""})
+    r = ana.post(
+        f"/me/visits/{world.visits[0]}/outcome",
+        data={"csrf_token": token, "outcome": "done", "note": ""},
+    )
     page = ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
     assert any("Temporal" in m for m in flashes(page))
     with Session(sqlite_engine) as s:
         assert s.get(Visit, world.visits[0]).status == "planned"  # type: ignore[union-attr]
-    assert ana.post(f"/me/visits/{world.visits[0]}/outcome",
-                    data={"csrf_token": token, "outcome": "exploded"}).status_code == 400
+    assert (
+        ana.post(
+            f"/me/visits/{world.visits[0]}/outcome",
+            data={"csrf_token": token, "outcome": "exploded"},
+        ).status_code
+        == 400
+    )
 
 
 def test_admin_issues_and_revokes_api_tokens(client_for, world: World) -> None:

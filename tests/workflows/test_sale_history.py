@@ -24,8 +24,12 @@ def _completed(engine: Engine, sale_id: int, kind: VisitKind, number: int, day: 
         visit = request_visit(
             s,
             VisitIn(
-                sale_id=sale_id, kind=kind, business_key=f"sale-{sale_id}/{kind.value}-{number}",
-                sequence=number, duration_minutes=60, earliest_date=day,
+                sale_id=sale_id,
+                kind=kind,
+                business_key=f"sale-{sale_id}/{kind.value}-{number}",
+                sequence=number,
+                duration_minutes=60,
+                earliest_date=day,
             ),
         )
         visit.status = VisitStatus.COMPLETED.value

@@ -375,9 +375,7 @@ def get_visit(visit_id: int):  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
         visit = s.get(Visit, visit_id)
         user = _user()
-        if visit is None or (
-            not user.is_dispatcher and visit.assigned_staff_id != user.staff_id
-        ):
+        if visit is None or (not user.is_dispatcher and visit.assigned_staff_id != user.staff_id):
             raise ApiError(404, f"there is no visit {visit_id}")
         return jsonify(visit_dict(visit, visit_windows(s, visit_id)))
 

@@ -74,8 +74,10 @@ def index():  # type: ignore[no-untyped-def]
             .join(Customer, col(Customer.id) == col(Sale.customer_id))
             .join(Product, col(Product.id) == col(Sale.product_id))
         )
-        count = select(func.count()).select_from(Sale).join(
-            Customer, col(Customer.id) == col(Sale.customer_id)
+        count = (
+            select(func.count())
+            .select_from(Sale)
+            .join(Customer, col(Customer.id) == col(Sale.customer_id))
         )
         if stage in {st.value for st in SaleStage}:
             query = query.where(Sale.stage == stage)
@@ -83,9 +85,7 @@ def index():  # type: ignore[no-untyped-def]
         order = [col(Sale.id).desc()]
         if deciding:  # longest waiting first
             since = decisions_waiting_since()
-            query = query.join(since, since.c.sale_id == col(Sale.id)).add_columns(
-                since.c.since
-            )
+            query = query.join(since, since.c.sale_id == col(Sale.id)).add_columns(since.c.since)
             count = count.join(since, since.c.sale_id == col(Sale.id))
             order = [since.c.since.asc(), col(Sale.id).asc()]
         if q:
@@ -124,8 +124,10 @@ def _register_and_start(data: NewSale) -> int:
         flash(_("Customer #%(id)d, already registered with this name, phone and address, has "
                 "the new sale.", id=customer_id), "info")  # fmt: skip
     if start_sale_workflow(engine(), workflows(), sale_id, actor=current_user.email):
-        flash(_("Sale %(id)d registered; its after-sales lifecycle has started.", id=sale_id),
-              "success")
+        flash(
+            _("Sale %(id)d registered; its after-sales lifecycle has started.", id=sale_id),
+            "success",
+        )
     else:
         flash(
             _(
@@ -286,9 +288,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         customer = s.get(Customer, sale.customer_id)
         product = s.get(Product, sale.product_id)
-        visits = list(
-            s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(col(Visit.id)))
-        )
+        visits = list(s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(col(Visit.id))))
         staff = {m.id: m.name for m in s.exec(select(Staff))}
         survey = s.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale_id)).first()
     return render_template(
@@ -322,8 +322,7 @@ def cancel(sale_id: int):  # type: ignore[no-untyped-def]
     except gateway_errors() as exc:
         flash_workflow_error(exc)
     else:
-        flash(_("The sale is %(kind)s; its pending visits are cancelled.", kind=_(kind)),
-              "success")
+        flash(_("The sale is %(kind)s; its pending visits are cancelled.", kind=_(kind)), "success")
     return redirect(url_for("sales.detail", sale_id=sale_id))
 
 
@@ -347,8 +346,11 @@ def fault(sale_id: int):  # type: ignore[no-untyped-def]
         flash_workflow_error(exc)
     else:
         flash(
-            _("Repair visit #%(id)d requested (%(billing)s).", id=result.visit_id,
-              billing=_("billable") if result.billable else _("under warranty")),
+            _(
+                "Repair visit #%(id)d requested (%(billing)s).",
+                id=result.visit_id,
+                billing=_("billable") if result.billable else _("under warranty"),
+            ),
             "success",
         )
     return redirect(url_for("sales.detail", sale_id=sale_id))

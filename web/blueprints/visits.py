@@ -67,8 +67,13 @@ def index():  # type: ignore[no-untyped-def]
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE)),
-        filters={"status": status, "kind": kind, "staff_id": staff_id, "call": call,
-                 "day": day_raw},
+        filters={
+            "status": status,
+            "kind": kind,
+            "staff_id": staff_id,
+            "call": call,
+            "day": day_raw,
+        },
         statuses=[v.value for v in VisitStatus],
         kinds=[k.value for k in VisitKind],
     )
@@ -92,8 +97,7 @@ def reply(visit_id: int):  # type: ignore[no-untyped-def]
         flash_workflow_error(exc)
     else:
         if result.accepted:
-            flash(_("Visit #%(id)d: %(status)s.", id=visit_id, status=_(result.status)),
-                  "success")
+            flash(_("Visit #%(id)d: %(status)s.", id=visit_id, status=_(result.status)), "success")
         else:
             flash(_("The visit did not accept this answer now."), "error")
     return redirect(request.referrer or url_for("visits.index"))
