@@ -6,6 +6,9 @@ rolls back the whole unit, so a refused request writes nothing.
 
 from __future__ import annotations
 
+from datetime import time
+from typing import Any
+
 from sqlmodel import Session, select
 
 from domain import audit
@@ -17,6 +20,7 @@ from domain.models import (
     SaleStatus,
     Staff,
     StaffAbsence,
+    User,
     Visit,
     VisitWindow,
 )
@@ -139,6 +143,38 @@ def create_staff(session: Session, data: StaffIn, actor: str = "system") -> Staf
     session.flush()
     audit.record(session, actor, "staff.create", "staff", staff.id)
     return staff
+
+
+def update_staff(
+    session: Session, staff_id: int, data: StaffIn, active: bool = True, actor: str = "system"
+) -> Staff:
+    """Change a staff member (audited, field by field). Deactivating one (they left) keeps
+    their history, stops planning routes for them and stops their sign-in; reactivating gives
+    both back."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"unknown staff member {staff_id}")
+    changed: dict[str, list[Any]] = {}
+    for key, value in {**data.model_dump(exclude={"default_region"}), "active": active}.items():
+        before = getattr(staff, key)
+        if before != value:
+            changed[key] = [_plain(before), _plain(value)]
+            setattr(staff, key, value)
+    if not changed:
+        return staff
+    session.add(staff)
+    if "active" in changed:
+        for user in session.exec(select(User).where(User.staff_id == staff_id)):
+            user.active = active
+            session.add(user)
+    session.flush()
+    audit.record(session, actor, "staff.update", "staff", staff.id, changed=changed)
+    return staff
+
+
+def _plain(value: Any) -> Any:
+    """A value as the audit log's JSON keeps it."""
+    return value.isoformat() if isinstance(value, time) else value
 
 
 def add_absence(session: Session, data: AbsenceIn, actor: str = "system") -> StaffAbsence:

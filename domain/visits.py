@@ -327,3 +327,26 @@ def count_sales_awaiting_decision(session: Session) -> int:
             col(Visit.sale_id).in_(sales_awaiting_decision())
         )
     ).one()
+
+
+def upcoming_days_assigned_to(
+    session: Session, staff_id: int, today: date, tzid: str
+) -> list[date]:
+    """The days, from ``today`` on in the business time zone ``tzid``, on which open visits
+    are planned for the staff member (days to re-optimize when they are away or have left)."""
+    tz = ZoneInfo(tzid)
+    since = datetime.combine(today, time(0, 0), tz).astimezone(UTC)
+    starts = session.exec(
+        select(Visit.planned_start).where(
+            Visit.assigned_staff_id == staff_id,
+            col(Visit.planned_start) >= since,
+            col(Visit.status).in_(
+                [
+                    VisitStatus.PLANNED.value,
+                    VisitStatus.AWAITING_CONFIRMATION.value,
+                    VisitStatus.CONFIRMED.value,
+                ]
+            ),
+        )
+    )
+    return sorted({start.astimezone(tz).date() for start in starts if start is not None})

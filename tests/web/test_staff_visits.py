@@ -272,3 +272,104 @@ def test_visits_of_a_day_still_to_come_are_reported_only_on_purpose(
         visit.planned_start = at(today, 23, 30)
     on_the_day = stop_html(today)
     assert "<details" not in on_the_day and 'value="done"' in on_the_day
+
+
+def _ana_form(token: str, **changes: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "csrf_token": token, "name": "Ana Técnica", "role": "technician", "skills": "boiler",
+        "home_address": "", "home_latitude": "39.47", "home_longitude": "-0.38",
+        "work_start": "08:00", "work_end": "17:00", "lunch_minutes": "45",
+        "lunch_earliest": "13:00", "lunch_latest": "15:00",
+        "working_days": ["0", "1", "2", "3", "4"], "active": "1",
+    }  # fmt: skip
+    form.update(changes)
+    return form
+
+
+def test_editing_a_staff_member_shows_what_is_stored_and_changes_it(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    from domain.models import AuditEntry
+    from tests.web.factories import PLAN_DAY
+
+    client, token = client_for("dispatcher")
+    ana = world.staff["ana"]
+    page = client.get(f"/staff/{ana}/edit").get_data(as_text=True)
+    assert 'name="skills" value="boiler"' in page and 'name="work_end" value="17:00"' in page
+    assert page.count('name="working_days" value="') == 7 and page.count("checked>") == 6
+    response = client.post(f"/staff/{ana}/edit", data=_ana_form(
+        token, skills="boiler, gas", work_end="16:00", lunch_minutes="30",
+        lunch_earliest="12:00", lunch_latest="14:00", working_days=["0", "1", "2", "3"],
+    ))  # fmt: skip
+    assert response.status_code == 302
+    shown = client.get(response.location).get_data(as_text=True)
+    assert "Staff member saved." in shown
+    # Ana has a planned visit: the dispatcher is told which day to re-optimize
+    assert f"Visits are planned for them on {PLAN_DAY.isoformat()}" in shown
+    with Session(sqlite_engine) as s:
+        member = s.get(Staff, ana)
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "staff.update")).one()
+    assert member is not None and member.skills == ["boiler", "gas"]
+    assert (member.work_end.isoformat(), member.lunch_minutes) == ("16:00:00", 30)
+    assert (member.lunch_earliest.isoformat(), member.working_days) == ("12:00:00", [0, 1, 2, 3])  # type: ignore[union-attr]
+    assert sorted(audit.details["changed"]) == [
+        "lunch_earliest", "lunch_latest", "lunch_minutes", "skills", "work_end", "working_days"
+    ]  # fmt: skip
+    assert audit.details["changed"]["work_end"] == ["17:00:00", "16:00:00"]
+    bad = client.post(f"/staff/{ana}/edit", data=_ana_form(token, home_latitude="200"))
+    assert bad.status_code == 422 and 'value="200"' in bad.get_data(as_text=True)
+    assert client.get("/staff/999/edit").status_code == 404
+
+
+def test_a_staff_member_who_leaves_stops_being_planned_and_signing_in(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    from tests.web.conftest import csrf_from
+    from tests.web.factories import PASSWORD
+
+    client, token = client_for("dispatcher")
+    ana = world.staff["ana"]
+    assert client.post(f"/staff/{ana}/edit", data=_ana_form(token, active="")).status_code == 302
+    detail = client.get(f"/staff/{ana}").get_data(as_text=True)
+    assert "inactive" in detail
+    with Session(sqlite_engine) as s:
+        assert s.get(Staff, ana).active is False  # type: ignore[union-attr]
+    phone = client.application.test_client()
+
+    def sign_in() -> int:
+        form = {"email": world.users["technician"], "password": PASSWORD}
+        return phone.post("/login", data={**form, "csrf_token": csrf_from(phone)}).status_code
+
+    assert sign_in() != 302  # her account stopped with her
+    assert client.post(f"/staff/{ana}/edit", data=_ana_form(token)).status_code == 302
+    assert sign_in() == 302
+
+
+def test_a_staff_member_who_moves_house_is_located_at_the_new_address(
+    settings, sqlite_engine: Engine, world: World
+) -> None:
+    """The edit form carries the old coordinates: when only the address changes they belong
+    to the old home, so the geocoder locates the new one; typed coordinates are kept."""
+    from tests.domain.fake_nominatim import serve_nominatim
+    from tests.web.conftest import login, make_app
+
+    ana = world.staff["ana"]
+    with serve_nominatim({"Avenida del Puerto 300, València": (39.459, -0.337, "Puerto")}) as fake:
+        client = make_app(settings.replace(geocoder_url=fake.url), sqlite_engine).test_client()
+        token = login(client, world.users["dispatcher"])
+        same = client.post(f"/staff/{ana}/edit", data=_ana_form(token, skills="boiler, gas"))
+        moved = client.post(f"/staff/{ana}/edit", data=_ana_form(
+            token, home_address="Avenida del Puerto 300, València"
+        ))  # fmt: skip
+        with Session(sqlite_engine) as s:
+            located = s.get(Staff, ana)
+            assert located is not None
+            assert (located.home_latitude, located.home_longitude) == (39.459, -0.337)
+        typed = client.post(f"/staff/{ana}/edit", data=_ana_form(
+            token, home_address="Calle Nueva 1", home_latitude="39.5", home_longitude="-0.4"
+        ))  # fmt: skip
+    assert same.status_code == moved.status_code == typed.status_code == 302
+    assert [params["q"] for params, _ in fake.requests] == ["Avenida del Puerto 300, València"]
+    with Session(sqlite_engine) as s:
+        member = s.get(Staff, ana)
+    assert member is not None and (member.home_latitude, member.home_longitude) == (39.5, -0.4)

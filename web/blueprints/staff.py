@@ -15,7 +15,8 @@ from domain.errors import DomainError
 from domain.geocoding import GeocodingError
 from domain.models import Staff, StaffAbsence
 from domain.schemas import AbsenceIn, StaffIn, validation_messages
-from domain.services import add_absence, create_staff
+from domain.services import add_absence, create_staff, update_staff
+from domain.visits import upcoming_days_assigned_to
 from web.auth import current_user, role_required
 from web.extensions import engine, settings
 from web.locate import geocoder, locate_missing
@@ -47,44 +48,127 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("staff/index.html", members=members, off=off, weekdays=WEEKDAYS)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@role_required(*DISPATCH)
-def new():  # type: ignore[no-untyped-def]
+def _staff_in(form: MultiDict[str, str]) -> StaffIn:
+    """The form's staff member; raises ValidationError."""
+    lunch = {}
+    if "lunch_minutes" in form:  # the edit form; a new member gets the defaults
+        minutes = form.get("lunch_minutes", "").strip() or "0"
+        lunch = {
+            "lunch_minutes": minutes,
+            "lunch_earliest": (form.get("lunch_earliest") or None) if minutes != "0" else None,
+            "lunch_latest": (form.get("lunch_latest") or None) if minutes != "0" else None,
+        }
+    return StaffIn(
+        name=form.get("name", ""),
+        email=form.get("email") or None,
+        phone=form.get("phone") or None,
+        role=form.get("role", "technician"),
+        skills=[x for x in form.get("skills", "").replace(";", ",").split(",")],
+        home_address=form.get("home_address", ""),
+        home_latitude=form.get("home_latitude", ""),
+        home_longitude=form.get("home_longitude", ""),
+        work_start=form.get("work_start") or "08:00",
+        work_end=form.get("work_end") or "17:00",
+        working_days=[int(d) for d in form.getlist("working_days") if d.isdigit()],
+        default_region=settings().default_region,
+        **lunch,  # type: ignore[arg-type]
+    )
+
+
+def _form_fields(member: Staff) -> MultiDict[str, str]:
+    """A stored staff member as the form shows it."""
+    fields: MultiDict[str, str] = MultiDict()
+    for key in ("name", "email", "phone", "role", "home_address", "lunch_minutes"):
+        value = getattr(member, key)
+        fields[key] = "" if value is None else str(value)
+    fields["skills"] = ", ".join(member.skills)
+    fields["home_latitude"], fields["home_longitude"] = (
+        str(member.home_latitude),
+        str(member.home_longitude),
+    )
+    for key in ("work_start", "work_end", "lunch_earliest", "lunch_latest"):
+        value = getattr(member, key)
+        fields[key] = value.strftime("%H:%M") if value is not None else ""
+    for day in member.working_days:
+        fields.add("working_days", str(day))
+    if member.active:
+        fields["active"] = "1"
+    return fields
+
+
+def _forget_moved_home(form: MultiDict[str, str], member: Staff) -> MultiDict[str, str]:
+    """The form without its coordinates when the address changed and they did not (they
+    belong to the old address: the geocoder locates the new one)."""
+    same_place = form.get("home_latitude", "").strip() == str(member.home_latitude) and (
+        form.get("home_longitude", "").strip() == str(member.home_longitude)
+    )
+    moved = " ".join(form.get("home_address", "").split()) != " ".join(member.home_address.split())
+    if not (same_place and moved):
+        return form
+    fields = MultiDict(form)
+    fields["home_latitude"] = fields["home_longitude"] = ""
+    return fields
+
+
+def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
     errors: list[str] = []
     form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
+            if member is not None and geocoder() is not None:
+                form = _forget_moved_home(form, member)
             form, located = locate_missing(form, "home_address", "home_latitude", "home_longitude")
-            data = StaffIn(
-                name=form.get("name", ""),
-                email=form.get("email") or None,
-                phone=form.get("phone") or None,
-                role=form.get("role", "technician"),
-                skills=[x for x in form.get("skills", "").replace(";", ",").split(",")],
-                home_address=form.get("home_address", ""),
-                home_latitude=form.get("home_latitude", ""),
-                home_longitude=form.get("home_longitude", ""),
-                work_start=form.get("work_start") or "08:00",
-                work_end=form.get("work_end") or "17:00",
-                working_days=[int(d) for d in form.getlist("working_days") if d.isdigit()],
-                default_region=settings().default_region,
-            )
+            data = _staff_in(form)
+            active = member is None or bool(form.get("active"))
             with session_scope(engine()) as s:
-                member = create_staff(s, data, actor=current_user.email)
-                member_id = member.id
-            flash(_("Staff member added."), "success")
+                if member is None:
+                    saved = create_staff(s, data, actor=current_user.email)
+                else:
+                    saved = update_staff(s, member.id, data, active, actor=current_user.email)  # type: ignore[arg-type]
+                saved_id = saved.id
+                days = upcoming_days_assigned_to(
+                    s,
+                    saved_id,
+                    date.today(),
+                    settings().timezone,  # type: ignore[arg-type]
+                )
+            flash(_("Staff member saved.") if member else _("Staff member added."), "success")
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")
-            return redirect(url_for("staff.detail", staff_id=member_id))
+            if member is not None and days:
+                flash(_("Visits are planned for them on %(days)s: re-optimize those days so "
+                        "that the plans follow the change.",
+                        days=", ".join(d.isoformat() for d in days)), "info")  # fmt: skip
+            return redirect(url_for("staff.detail", staff_id=saved_id))
         except GeocodingError as exc:
             errors = [_("The address could not be located (%(why)s): enter its latitude and "
                         "longitude.", why=str(exc))]  # fmt: skip
         except ValidationError as exc:
             errors = _errors(exc)
+        except DomainError as exc:
+            errors = [str(exc)]
+    elif member is not None:
+        form = _form_fields(member)
     return render_template(
-        "staff/new.html", errors=errors, form=form, weekdays=WEEKDAYS,
+        "staff/form.html", errors=errors, form=form, weekdays=WEEKDAYS, member=member,
         geocoding=geocoder() is not None,
     ), (422 if errors else 200)  # fmt: skip
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def new():  # type: ignore[no-untyped-def]
+    return _form_page(None)
+
+
+@bp.route("/<int:staff_id>/edit", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def edit(staff_id: int):  # type: ignore[no-untyped-def]
+    with Session(engine()) as s:
+        member = s.get(Staff, staff_id)
+    if member is None:
+        abort(404)
+    return _form_page(member)
 
 
 @bp.get("/<int:staff_id>")
