@@ -35,6 +35,27 @@ def create_customer(session: Session, data: CustomerIn, actor: str = "system") -
     return customer
 
 
+def update_customer(
+    session: Session, customer_id: int, data: CustomerIn, actor: str = "system"
+) -> Customer:
+    """Correct a customer's details (audited field by field). Their SMS opt-out is theirs:
+    only their own STOP/START messages change it, so it is left as it is here."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"unknown customer {customer_id}")
+    changed: dict[str, list[Any]] = {}
+    for key, value in data.model_dump(exclude={"default_region", "sms_opt_out"}).items():
+        before = getattr(customer, key)
+        if before != value:
+            changed[key] = [before, value]
+            setattr(customer, key, value)
+    if changed:
+        session.add(customer)
+        session.flush()
+        audit.record(session, actor, "customer.update", "customer", customer.id, changed=changed)
+    return customer
+
+
 def same_customer(session: Session, data: CustomerIn) -> Customer | None:
     """A stored customer with the same name and phone at the same place (address, and
     coordinates within about ten metres): a second sale to them must not make a duplicate, whose

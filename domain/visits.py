@@ -329,24 +329,33 @@ def count_sales_awaiting_decision(session: Session) -> int:
     ).one()
 
 
-def upcoming_days_assigned_to(
-    session: Session, staff_id: int, today: date, tzid: str
+def upcoming_visit_days(
+    session: Session,
+    today: date,
+    tzid: str,
+    staff_id: int | None = None,
+    customer_id: int | None = None,
 ) -> list[date]:
     """The days, from ``today`` on in the business time zone ``tzid``, on which open visits
-    are planned for the staff member (days to re-optimize when they are away or have left)."""
+    are planned for the staff member or at the customer's (days to re-optimize after a change:
+    a staff member away or gone, a customer's address corrected)."""
     tz = ZoneInfo(tzid)
     since = datetime.combine(today, time(0, 0), tz).astimezone(UTC)
-    starts = session.exec(
-        select(Visit.planned_start).where(
-            Visit.assigned_staff_id == staff_id,
-            col(Visit.planned_start) >= since,
-            col(Visit.status).in_(
-                [
-                    VisitStatus.PLANNED.value,
-                    VisitStatus.AWAITING_CONFIRMATION.value,
-                    VisitStatus.CONFIRMED.value,
-                ]
-            ),
-        )
+    query = select(Visit.planned_start).where(
+        col(Visit.planned_start) >= since,
+        col(Visit.status).in_(
+            [
+                VisitStatus.PLANNED.value,
+                VisitStatus.AWAITING_CONFIRMATION.value,
+                VisitStatus.CONFIRMED.value,
+            ]
+        ),
     )
+    if staff_id is not None:
+        query = query.where(Visit.assigned_staff_id == staff_id)
+    if customer_id is not None:
+        query = query.join(Sale, col(Sale.id) == col(Visit.sale_id)).where(
+            Sale.customer_id == customer_id
+        )
+    starts = session.exec(query)
     return sorted({start.astimezone(tz).date() for start in starts if start is not None})

@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         board,
         calendars,
+        customers,
         mobile,
         products,
         sales,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(visits.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(products.bp)
+    app.register_blueprint(customers.bp)
     app.register_blueprint(mobile.bp)
     app.register_blueprint(sms_blueprints.bp)
     app.register_blueprint(admin.bp)

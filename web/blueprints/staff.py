@@ -16,7 +16,7 @@ from domain.geocoding import GeocodingError
 from domain.models import Staff, StaffAbsence
 from domain.schemas import AbsenceIn, StaffIn, validation_messages
 from domain.services import add_absence, create_staff, update_staff
-from domain.visits import upcoming_days_assigned_to
+from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.extensions import engine, settings
 from web.locate import geocoder, locate_missing
@@ -126,12 +126,7 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
                 else:
                     saved = update_staff(s, member.id, data, active, actor=current_user.email)  # type: ignore[arg-type]
                 saved_id = saved.id
-                days = upcoming_days_assigned_to(
-                    s,
-                    saved_id,
-                    date.today(),
-                    settings().timezone,  # type: ignore[arg-type]
-                )
+                days = upcoming_visit_days(s, date.today(), settings().timezone, staff_id=saved_id)
             flash(_("Staff member saved.") if member else _("Staff member added."), "success")
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")

@@ -1,0 +1,99 @@
+"""A customer's details: correct a phone number, a language or an address (where the visits
+go), with their sales listed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+from werkzeug.datastructures import MultiDict
+
+from domain.db import session_scope
+from domain.errors import DomainError
+from domain.geocoding import GeocodingError
+from domain.models import Customer, Product, Sale
+from domain.schemas import CustomerIn, validation_messages
+from domain.services import update_customer
+from domain.visits import upcoming_visit_days
+from web.auth import current_user, role_required
+from web.extensions import engine, settings
+from web.locate import geocoder, locate_missing
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+DISPATCH = ("admin", "dispatcher")
+FIELDS = ("name", "phone", "email", "locale", "address", "latitude", "longitude")
+
+
+def _moved_without_new_coordinates(form: MultiDict[str, str], customer: Customer) -> bool:
+    """The address changed and the coordinates did not: they belong to the old address."""
+    same_place = form.get("latitude", "").strip() == str(customer.latitude) and (
+        form.get("longitude", "").strip() == str(customer.longitude)
+    )
+    moved = " ".join(form.get("address", "").split()) != " ".join(customer.address.split())
+    return same_place and moved
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@role_required(*DISPATCH)
+def edit(customer_id: int):  # type: ignore[no-untyped-def]
+    with Session(engine()) as s:
+        customer = s.get(Customer, customer_id)
+        if customer is None:
+            abort(404)
+        sales = list(
+            s.exec(
+                select(Sale, Product)
+                .join(Product, col(Product.id) == col(Sale.product_id))
+                .where(Sale.customer_id == customer_id)
+                .order_by(col(Sale.id).desc())
+            )
+        )
+    errors: list[str] = []
+    form: MultiDict[str, str] = request.form
+    if request.method == "POST":
+        try:
+            if geocoder() is not None and _moved_without_new_coordinates(form, customer):
+                form = MultiDict(form)
+                form["latitude"] = form["longitude"] = ""
+            form, located = locate_missing(form, "address", "latitude", "longitude")
+            data = CustomerIn(
+                **{k: form.get(k, "") for k in FIELDS if k != "email"},
+                email=form.get("email") or None,
+                default_region=settings().default_region,
+            )
+            with session_scope(engine()) as s:
+                update_customer(s, customer_id, data, actor=current_user.email)
+                days = upcoming_visit_days(
+                    s, date.today(), settings().timezone, customer_id=customer_id
+                )
+            flash(_("Customer saved."), "success")
+            if located:
+                flash(_("Address located: %(place)s", place=located), "info")
+            moved = (data.latitude, data.longitude) != (customer.latitude, customer.longitude)
+            if moved and days:
+                flash(_("Visits are planned at their address on %(days)s: re-optimize those "
+                        "days so that the routes go to the new one.",
+                        days=", ".join(d.isoformat() for d in days)), "info")  # fmt: skip
+            back = request.args.get("sale", type=int)
+            if back is not None:
+                return redirect(url_for("sales.detail", sale_id=back))
+            return redirect(url_for("customers.edit", customer_id=customer_id))
+        except GeocodingError as exc:
+            errors = [_("The address could not be located (%(why)s): enter its latitude and "
+                        "longitude.", why=str(exc))]  # fmt: skip
+        except ValidationError as exc:
+            errors = validation_messages(exc, whole=_("form"))
+        except DomainError as exc:
+            errors = [str(exc)]
+    else:
+        form = MultiDict(
+            {k: "" if getattr(customer, k) is None else str(getattr(customer, k)) for k in FIELDS}
+        )
+    return render_template(
+        "customers/edit.html", errors=errors, form=form, customer=customer, sales=sales,
+        geocoding=geocoder() is not None,
+    ), (422 if errors else 200)  # fmt: skip
