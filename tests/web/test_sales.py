@@ -467,3 +467,19 @@ def test_csv_rows_without_coordinates_need_a_geocoder_and_an_address(
         with pytest.raises(CsvImportError, match="line 2: latitude"):
             parse_sales_csv(no_address, geocoder=NominatimGeocoder(fake.url))
     assert fake.requests == []
+
+
+def test_a_dispatcher_finds_a_callers_sales_by_the_number_on_the_screen(
+    client_for, world: World
+) -> None:
+    client, _ = client_for("dispatcher")
+
+    def found(q: str) -> set[str]:
+        page = client.get("/sales/", query_string={"q": q}).get_data(as_text=True)
+        return {n for n in ("Carmen Ruiz", "David Soler", "Eva Pons") if n in page}
+
+    assert found("612 345 671") == {"David Soler"}
+    assert found("+34 612-34-56-72") == {"Eva Pons"}
+    assert found("Calle 1, Val") == {"Carmen Ruiz"}
+    assert found("61234567") == {"Carmen Ruiz", "David Soler", "Eva Pons"}
+    assert found("34 6") == set()  # too few digits to be a number: matched as text only

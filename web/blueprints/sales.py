@@ -57,6 +57,9 @@ PAGE = 50
 DECISIONS = {"retry": _l("requested again"), "close": _l("closed without a visit")}
 
 
+PHONE_DIGITS_TO_SEARCH = 6  # fewer digits match too many numbers to be a phone search
+
+
 def _errors(exc: ValidationError) -> list[str]:
     return validation_messages(exc, whole=_("form"))
 
@@ -90,7 +93,15 @@ def index():  # type: ignore[no-untyped-def]
             order = [since.c.since.asc(), col(Sale.id).asc()]
         if q:
             like = f"%{q}%"
-            cond = col(Customer.name).ilike(like) | col(Sale.external_ref).ilike(like)
+            cond = (
+                col(Customer.name).ilike(like)
+                | col(Sale.external_ref).ilike(like)
+                | col(Customer.address).ilike(like)
+            )
+            digits = "".join(ch for ch in q if ch.isdigit())
+            if len(digits) >= PHONE_DIGITS_TO_SEARCH and not any(ch.isalpha() for ch in q):
+                # a caller's number as the dispatcher reads it ("612 34 56 70", "+34 612...")
+                cond = cond | col(Customer.phone).like(f"%{digits}%")
             query = query.where(cond)
             count = count.where(cond)
         total = s.exec(count).one()
