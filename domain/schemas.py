@@ -99,6 +99,16 @@ class ProductIn(_Strict):
     warranty_months: int = Field(default=24, ge=0, le=240)
     contract_months: int = Field(default=0, ge=0, le=240)
 
+    @field_validator(
+        "installation_skill", "training_skill", "maintenance_skill", "repair_skill", mode="before"
+    )
+    @classmethod
+    def _skill(cls, value: object) -> object:
+        """Skills as staff skills are stored: trimmed, lower case; empty is none."""
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> ProductIn:
         self.name_en = self.name_en or None

@@ -13,7 +13,7 @@ from tests.web.factories import World
 
 SOLAR = {
     "sku": "SOLAR-3", "name": "Kit solar 3 kW", "name_en": "Solar kit 3 kW",
-    "installation_minutes": "240", "installation_skill": "solar",
+    "installation_minutes": "240", "installation_skill": " Solar ",
     "maintenance_interval_days": "365", "maintenance_minutes": "60",
     "maintenance_skill": "solar", "repair_minutes": "", "repair_skill": "",
     "warranty_months": "60", "contract_months": "",
