@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from domain import audit
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from domain.models import Staff, User, UserRole
 
 MIN_PASSWORD_LENGTH = 10
@@ -64,3 +67,59 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def session_key(password_hash: str) -> str:
+    """A short fingerprint of the password hash that a signed-in session carries: when the
+    password changes, sessions signed in with the old one no longer match and end."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def temporary_password() -> str:
+    """A password an admin hands over once (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"unknown account {user_id}")
+    return user
+
+
+def set_password(session: Session, user_id: int, password: str, actor: str = "system") -> User:
+    """Give the account a new password (its other sessions end: see :func:`session_key`)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = _user(session, user_id)
+    user.password_hash = generate_password_hash(password)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.password", "user", user.id)
+    return user
+
+
+class WrongPassword(DomainError):
+    """The current password given is not the account's."""
+
+
+def change_own_password(session: Session, user_id: int, current: str, new: str) -> User:
+    """The signed-in user's own change: the current password is asked first."""
+    user = _user(session, user_id)
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword("the current password is not right")
+    if new == current:
+        raise DomainError("the new password is the current one")
+    return set_password(session, user_id, new, actor=user.email)
+
+
+def set_active(session: Session, user_id: int, active: bool, actor: str = "system") -> User:
+    """Stop (or allow again) an account's sign-in and API tokens; its history stays."""
+    user = _user(session, user_id)
+    if user.active != active:
+        user.active = active
+        session.add(user)
+        session.flush()
+        audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
+                     user.id)  # fmt: skip
+    return user

@@ -6,6 +6,7 @@ page (JSON callers get 401), logged-in users with another role get 403.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -32,8 +33,15 @@ from wtforms.validators import DataRequired, Length
 
 from domain import audit
 from domain.db import session_scope
+from domain.errors import DomainError
 from domain.models import User, UserRole
-from domain.users import authenticate
+from domain.users import (
+    MIN_PASSWORD_LENGTH,
+    WrongPassword,
+    authenticate,
+    change_own_password,
+    session_key,
+)
 from web.extensions import LIMITER_KEY, engine
 
 __all__ = ["bp", "current_user", "init_auth", "role_required", "AccountUser"]
@@ -60,9 +68,10 @@ class AccountUser(UserMixin):
     role: str
     staff_id: int | None
     locale: str
+    session_key: str = ""  # see domain.users.session_key
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_key}"
 
     @property
     def is_dispatcher(self) -> bool:
@@ -75,20 +84,32 @@ class AccountUser(UserMixin):
     @classmethod
     def from_row(cls, user: User) -> AccountUser:
         assert user.id is not None
-        return cls(user.id, user.email, user.name, user.role, user.staff_id, user.locale)
+        return cls(
+            user.id,
+            user.email,
+            user.name,
+            user.role,
+            user.staff_id,
+            user.locale,
+            session_key(user.password_hash),
+        )
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> AccountUser | None:
+    """The session's account, if it is still active and its password has not changed since
+    the session signed in."""
+    uid_text, _, key = user_id.partition(":")
     try:
-        uid = int(user_id)
+        uid = int(uid_text)
     except ValueError:
         return None
     with Session(engine()) as s:
         user = s.get(User, uid)
         if user is None or not user.active:
             return None
-        return AccountUser.from_row(user)
+        account = AccountUser.from_row(user)
+    return account if key and secrets.compare_digest(key, account.session_key) else None
 
 
 @login_manager.unauthorized_handler
@@ -184,6 +205,44 @@ def set_locale():  # type: ignore[no-untyped-def]
         assert user is not None
         user.locale = locale
     return redirect(_safe_next(request.form.get("next")) or home_for(current_user))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("current", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("new", validators=[DataRequired(), Length(max=200)])
+    repeat = PasswordField("repeat", validators=[DataRequired(), Length(max=200)])
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@role_required()
+def change_password():  # type: ignore[no-untyped-def]
+    """Change one's own password; other sessions signed in with the old one end."""
+    form = PasswordForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        if form.new.data != form.repeat.data:
+            errors = [_("The two new passwords differ.")]
+        elif len(form.new.data or "") < MIN_PASSWORD_LENGTH:
+            errors = [_("The new password needs at least %(num)d characters.",
+                        num=MIN_PASSWORD_LENGTH)]  # fmt: skip
+        else:
+            try:
+                with session_scope(engine()) as s:
+                    user = change_own_password(
+                        s, current_user.id, form.current.data or "", form.new.data or ""
+                    )
+                    account = AccountUser.from_row(user)
+            except WrongPassword:
+                errors = [_("The current password is not right.")]
+            except DomainError as exc:
+                errors = [str(exc)]
+            else:
+                login_user(account)  # this session carries the new password's key
+                flash(_("Password changed. Other sessions were signed out."), "success")
+                return redirect(home_for(account))
+    elif request.method == "POST":
+        errors = [_("Fill in the three fields.")]
+    return render_template("auth/password.html", form=form, errors=errors), (422 if errors else 200)
 
 
 def init_auth(app: Flask) -> None:
