@@ -43,16 +43,8 @@ def update_customer(
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"unknown customer {customer_id}")
-    changed: dict[str, list[Any]] = {}
-    for key, value in data.model_dump(exclude={"default_region", "sms_opt_out"}).items():
-        before = getattr(customer, key)
-        if before != value:
-            changed[key] = [before, value]
-            setattr(customer, key, value)
-    if changed:
-        session.add(customer)
-        session.flush()
-        audit.record(session, actor, "customer.update", "customer", customer.id, changed=changed)
+    values = data.model_dump(exclude={"default_region", "sms_opt_out"})
+    _apply(session, customer, values, actor, "customer.update", "customer")
     return customer
 
 
@@ -112,15 +104,7 @@ def update_product(
     ).first()
     if taken is not None:
         raise Conflict(f"a product with SKU {data.sku!r} already exists")
-    changed = {}
-    for key, value in data.model_dump().items():
-        if getattr(product, key) != value:
-            changed[key] = [getattr(product, key), value]
-            setattr(product, key, value)
-    if changed:
-        session.add(product)
-        session.flush()
-        audit.record(session, actor, "product.update", "product", product.id, changed=changed)
+    _apply(session, product, data.model_dump(), actor, "product.update", "product")
     return product
 
 
@@ -175,27 +159,36 @@ def update_staff(
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"unknown staff member {staff_id}")
-    changed: dict[str, list[Any]] = {}
-    for key, value in {**data.model_dump(exclude={"default_region"}), "active": active}.items():
-        before = getattr(staff, key)
-        if before != value:
-            changed[key] = [_plain(before), _plain(value)]
-            setattr(staff, key, value)
-    if not changed:
-        return staff
-    session.add(staff)
+    values = {**data.model_dump(exclude={"default_region"}), "active": active}
+    changed = _apply(session, staff, values, actor, "staff.update", "staff")
     if "active" in changed:
         for user in session.exec(select(User).where(User.staff_id == staff_id)):
             user.active = active
             session.add(user)
-    session.flush()
-    audit.record(session, actor, "staff.update", "staff", staff.id, changed=changed)
+        session.flush()
     return staff
 
 
 def _plain(value: Any) -> Any:
     """A value as the audit log's JSON keeps it."""
     return value.isoformat() if isinstance(value, time) else value
+
+
+def _apply(
+    session: Session, row: Any, values: dict[str, Any], actor: str, action: str, entity: str
+) -> dict[str, list[Any]]:
+    """Set ``values`` on ``row``; audit what changed (field: [before, after]) and return it."""
+    changed: dict[str, list[Any]] = {}
+    for key, value in values.items():
+        before = getattr(row, key)
+        if before != value:
+            changed[key] = [_plain(before), _plain(value)]
+            setattr(row, key, value)
+    if changed:
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, action, entity, row.id, changed=changed)
+    return changed
 
 
 def add_absence(session: Session, data: AbsenceIn, actor: str = "system") -> StaffAbsence:

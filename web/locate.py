@@ -54,3 +54,27 @@ def locate_missing_json(customer: dict[str, Any]) -> tuple[dict[str, Any], str |
         return customer, None  # the schema says what is missing
     place = lookup.locate(address)
     return {**customer, "latitude": place.latitude, "longitude": place.longitude}, place.label
+
+
+def forget_moved_coordinates(
+    form: MultiDict[str, str],
+    address: str,
+    latitude: str,
+    longitude: str,
+    stored: tuple[str, float, float],
+) -> MultiDict[str, str]:
+    """An edit form without its coordinates when a geocoder is configured and the address
+    changed but the coordinates did not: they belong to the stored (old) address, so the new
+    one is located (see :func:`locate_missing`). ``stored`` is (address, latitude, longitude)."""
+    if geocoder() is None:
+        return form
+    old_address, old_latitude, old_longitude = stored
+    same_place = form.get(latitude, "").strip() == str(old_latitude) and (
+        form.get(longitude, "").strip() == str(old_longitude)
+    )
+    moved = " ".join(form.get(address, "").split()) != " ".join(old_address.split())
+    if not (same_place and moved):
+        return form
+    fields = MultiDict(form)
+    fields[latitude] = fields[longitude] = ""
+    return fields

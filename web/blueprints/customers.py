@@ -20,21 +20,12 @@ from domain.services import update_customer
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.extensions import engine, settings
-from web.locate import geocoder, locate_missing
+from web.locate import forget_moved_coordinates, geocoder, locate_missing
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 DISPATCH = ("admin", "dispatcher")
 FIELDS = ("name", "phone", "email", "locale", "address", "latitude", "longitude")
-
-
-def _moved_without_new_coordinates(form: MultiDict[str, str], customer: Customer) -> bool:
-    """The address changed and the coordinates did not: they belong to the old address."""
-    same_place = form.get("latitude", "").strip() == str(customer.latitude) and (
-        form.get("longitude", "").strip() == str(customer.longitude)
-    )
-    moved = " ".join(form.get("address", "").split()) != " ".join(customer.address.split())
-    return same_place and moved
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -56,9 +47,8 @@ def edit(customer_id: int):  # type: ignore[no-untyped-def]
     form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
-            if geocoder() is not None and _moved_without_new_coordinates(form, customer):
-                form = MultiDict(form)
-                form["latitude"] = form["longitude"] = ""
+            place = (customer.address, customer.latitude, customer.longitude)
+            form = forget_moved_coordinates(form, "address", "latitude", "longitude", place)
             form, located = locate_missing(form, "address", "latitude", "longitude")
             data = CustomerIn(
                 **{k: form.get(k, "") for k in FIELDS if k != "email"},

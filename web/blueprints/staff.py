@@ -19,7 +19,7 @@ from domain.services import add_absence, create_staff, update_staff
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.extensions import engine, settings
-from web.locate import geocoder, locate_missing
+from web.locate import forget_moved_coordinates, geocoder, locate_missing
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -96,27 +96,16 @@ def _form_fields(member: Staff) -> MultiDict[str, str]:
     return fields
 
 
-def _forget_moved_home(form: MultiDict[str, str], member: Staff) -> MultiDict[str, str]:
-    """The form without its coordinates when the address changed and they did not (they
-    belong to the old address: the geocoder locates the new one)."""
-    same_place = form.get("home_latitude", "").strip() == str(member.home_latitude) and (
-        form.get("home_longitude", "").strip() == str(member.home_longitude)
-    )
-    moved = " ".join(form.get("home_address", "").split()) != " ".join(member.home_address.split())
-    if not (same_place and moved):
-        return form
-    fields = MultiDict(form)
-    fields["home_latitude"] = fields["home_longitude"] = ""
-    return fields
-
-
 def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
     errors: list[str] = []
     form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
-            if member is not None and geocoder() is not None:
-                form = _forget_moved_home(form, member)
+            if member is not None:
+                home = (member.home_address, member.home_latitude, member.home_longitude)
+                form = forget_moved_coordinates(
+                    form, "home_address", "home_latitude", "home_longitude", home
+                )
             form, located = locate_missing(form, "home_address", "home_latitude", "home_longitude")
             data = _staff_in(form)
             active = member is None or bool(form.get("active"))
