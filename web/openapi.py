@@ -146,6 +146,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
+    from domain.schemas import ProductIn
     from web.blueprints.api import (
         ApproveIn,
         CancelIn,
@@ -168,6 +169,7 @@ def openapi_document() -> dict[str, Any]:
         "VisitPage": _page("Visit"),
         "SalePage": _page("Sale"),
         "StaffList": _page("Staff"),
+        "ProductList": _page("ProductOut"),
     }
     new_sale = _schema(NewSale, components)
     fault = _schema(FaultIn, components)
@@ -175,6 +177,10 @@ def openapi_document() -> dict[str, Any]:
     decision = _schema(FailedVisitDecisionIn, components)
     optimize = _schema(OptimizeIn, components)
     approve = _schema(ApproveIn, components)
+    product_in = _schema(ProductIn, components)
+    components["ProductOut"] = {
+        "allOf": [product_in, {"type": "object", "properties": {"id": {"type": "integer"}}}]
+    }
 
     def body(ref: dict[str, Any], required: bool = True) -> dict[str, Any]:
         return {"required": required, "content": {"application/json": {"schema": ref}}}
@@ -356,6 +362,37 @@ def openapi_document() -> dict[str, Any]:
                     "200": _json({"type": "object"}, "Approved"),
                     **common,
                     **_errors(400, 404, 409, 415, 422, 503),
+                },
+            }
+        },
+        "/products": {
+            "get": {
+                "operationId": "listProducts",
+                "summary": "The product catalogue",
+                "responses": {"200": _json(ref("ProductList"), "Products"), **common},
+            }
+        },
+        "/products/{sku}": {
+            "put": {
+                "operationId": "putProduct",
+                "summary": "Create or change the product with this SKU (catalogue sync)",
+                "description": "The body is the whole product; its sku may rename the product "
+                "(409 if another product has it). 201 when created, 200 when changed; sales "
+                "already registered plan their next visits with the new values.",
+                "parameters": [
+                    {
+                        "name": "sku",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                    }
+                ],
+                "requestBody": body(product_in),
+                "responses": {
+                    "200": _json(ref("ProductOut"), "The changed product"),
+                    "201": _json(ref("ProductOut"), "The new product"),
+                    **common,
+                    **_errors(400, 409, 415, 422),
                 },
             }
         },

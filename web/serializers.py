@@ -112,3 +112,8 @@ def staff_dict(s: Session, member: Staff, with_absences: bool = False) -> dict[s
             for a in absences
         ]
     return out
+
+
+def product_dict(product: Product) -> dict[str, Any]:
+    """A product as the API shows it (the fields of ``domain.schemas.ProductIn`` and its id)."""
+    return product.model_dump()

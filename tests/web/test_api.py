@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from domain.db import session_scope
-from domain.models import AuditEntry, Customer, Sale, User
+from domain.models import AuditEntry, Customer, Product, Sale, User
 from posventa.config import Settings
 from tests.web.conftest import make_app
 from tests.web.factories import NEXT_DAY, PLAN_DAY, World, make_world
@@ -281,3 +281,41 @@ def test_a_customer_sent_without_coordinates_is_located_from_the_address(
     with Session(sqlite_engine) as s:
         stored = s.get(Customer, created.get_json()["customer_id"])
         assert stored is not None and (stored.latitude, stored.longitude) == (39.4669, -0.3774)
+
+
+def test_an_erp_keeps_the_catalogue_in_step(api: FlaskClient, sqlite_engine: Engine) -> None:
+    """PUT /products/{sku} creates the product, then changes it; a sale can name it at once."""
+    oven = {
+        "sku": "OVEN-9", "name": "Horno mixto", "name_en": "Combi oven",
+        "installation_minutes": 120, "installation_skill": "Ovens",
+        "maintenance_interval_days": 180, "maintenance_minutes": 60, "maintenance_skill": "ovens",
+    }  # fmt: skip
+    created = api.put("/api/v1/products/OVEN-9", json=oven)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["installation_skill"] == "ovens"
+    changed = api.put("/api/v1/products/OVEN-9", json={**oven, "warranty_months": 36})
+    assert changed.status_code == 200 and changed.get_json()["warranty_months"] == 36
+    assert changed.get_json()["id"] == created.get_json()["id"]
+    listed = api.get("/api/v1/products").get_json()["items"]
+    assert [p["sku"] for p in listed] == ["BOIL-1", "OVEN-9"]
+    sale = api.post("/api/v1/sales", json={**NEW_SALE, "product_sku": "OVEN-9"})
+    assert sale.status_code == 201 and sale.get_json()["product_name"] == "Horno mixto"
+    # refused, nothing written: a new product named differently in the path and the body,
+    # a rename onto another product's SKU, a product whose maintenance has no skill
+    assert api.put("/api/v1/products/NEW-1", json={**oven, "sku": "NEW-2"}).status_code == 422
+    assert api.put("/api/v1/products/OVEN-9", json={**oven, "sku": "BOIL-1"}).status_code == 409
+    no_skill = {**oven, "maintenance_skill": None}
+    assert api.put("/api/v1/products/OVEN-9", json=no_skill).status_code == 422
+    with Session(sqlite_engine) as s:
+        skus = sorted(s.exec(select(Product.sku)).all())
+        oven_row = s.exec(select(Product).where(Product.sku == "OVEN-9")).one()
+    assert skus == ["BOIL-1", "OVEN-9"] and oven_row.maintenance_skill == "ovens"
+
+
+def test_technician_tokens_may_not_change_the_catalogue(
+    app: Flask, sqlite_engine: Engine, world: World
+) -> None:
+    client = app.test_client()
+    raw = token_for(sqlite_engine, world.users["technician"])
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    assert client.put("/api/v1/products/X", json={"sku": "X", "name": "X"}).status_code == 403

@@ -19,7 +19,9 @@ from werkzeug.exceptions import HTTPException
 from domain.db import session_scope
 from domain.errors import Conflict, DomainError, NotFound
 from domain.geocoding import GeocoderUnavailable, GeocodingError
-from domain.models import DailyPlan, Sale, SaleStage, Staff, Visit, VisitStatus
+from domain.models import DailyPlan, Product, Sale, SaleStage, Staff, Visit, VisitStatus
+from domain.schemas import ProductIn
+from domain.services import create_product, update_product
 from web.api_tokens import user_for_token
 from web.auth import AccountUser
 from web.board_view import build_board, plan_counts
@@ -28,7 +30,7 @@ from web.gateway_errors import gateway_errors, is_pending, is_unavailable
 from web.locate import locate_missing_json
 from web.openapi import openapi_document
 from web.sale_start import NewSale, register_new_sale, start_sale_workflow
-from web.serializers import sale_dict, staff_dict, visit_dict
+from web.serializers import product_dict, sale_dict, staff_dict, visit_dict
 from workflows.contracts import FAILED_VISIT_ACTIONS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -495,6 +497,35 @@ def approve_plan(day: str):  # type: ignore[no-untyped-def]
     except gateway_errors() as exc:
         return _workflow_failure(exc)
     return jsonify({"plan_id": result.plan_id, "visits_notified": result.visits_notified})
+
+
+# -- products ---------------------------------------------------------------------------------
+
+
+@bp.get("/products")
+def list_products():  # type: ignore[no-untyped-def]
+    _require(*DISPATCH)
+    with Session(engine()) as s:
+        items = [product_dict(p) for p in s.exec(select(Product).order_by(col(Product.sku)))]
+    return jsonify({"items": items})
+
+
+@bp.put("/products/<path:sku>")
+def put_product(sku: str):  # type: ignore[no-untyped-def]
+    _require(*DISPATCH)
+    if _has_nul(sku):
+        raise ApiError(422, "text may not contain NUL characters")
+    data = ProductIn.model_validate(_json_body())
+    with session_scope(engine()) as s:
+        found = s.exec(select(Product).where(Product.sku == sku)).first()
+        if found is None:
+            if data.sku != sku:
+                raise ApiError(422, f"a new product's sku must be the one in the path ({sku!r})")
+            product = create_product(s, data, actor=_user().email)
+        else:
+            product = update_product(s, found.id, data, actor=_user().email)  # type: ignore[arg-type]
+        out = product_dict(product)
+    return jsonify(out), (201 if found is None else 200)
 
 
 # -- staff ------------------------------------------------------------------------------------
