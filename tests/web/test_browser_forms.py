@@ -47,3 +47,34 @@ def test_a_staff_members_working_days_read_as_one_row_of_ticks(
     pairs = zip(boxes, labels, strict=True)
     assert all(lab["x"] <= box["x"] < lab["x"] + lab["width"] for box, lab in pairs)
     assert [b["x"] for b in boxes] == sorted(b["x"] for b in boxes)
+
+
+def test_account_pages_show_only_what_the_user_fills_in_and_rows_line_up(
+    settings: Settings, sqlite_engine: Engine
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    world = make_world(sqlite_engine, with_plan=False)
+    app = make_app(settings, sqlite_engine)
+    with serve(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
+        page.goto(f"{base}/login")
+        page.fill("input[name=email]", world.users["admin"])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("a.who")  # one's name leads to the password page
+        expect(page.locator("h1")).to_have_text("Change your password")
+        # the username is there for password managers, not on screen
+        expect(page.locator("#password-form input[autocomplete=username]")).to_be_hidden()
+        expect(page.locator("#password-form input:visible")).to_have_count(3)
+        page.goto(f"{base}/admin/users")
+        rows = page.locator("#accounts tbody tr").all()
+        cells = [[c.bounding_box() for c in row.locator("td").all()] for row in rows]
+        browser.close()
+    assert len(cells) == 4
+    for row in cells:  # every cell of a row starts and ends with the row
+        assert all(c is not None for c in row)
+        tops = {round(c["y"]) for c in row}  # type: ignore[index]
+        heights = {round(c["height"]) for c in row}  # type: ignore[index]
+        assert len(tops) == 1 and len(heights) == 1, row
