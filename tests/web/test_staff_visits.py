@@ -373,3 +373,16 @@ def test_a_staff_member_who_moves_house_is_located_at_the_new_address(
     with Session(sqlite_engine) as s:
         member = s.get(Staff, ana)
     assert member is not None and (member.home_latitude, member.home_longitude) == (39.5, -0.4)
+
+
+def test_each_stop_offers_directions_that_open_on_any_phone(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """``geo:`` opens the map app on Android only; the directions link works on iPhones too."""
+    from tests.web.factories import PLAN_DAY
+
+    ana, _ = client_for("technician")
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))
+    page = ana.get(f"/me/?day={PLAN_DAY.isoformat()}").get_data(as_text=True)
+    assert 'href="geo:39.46,-0.37"' in page  # Carmen Ruiz's place
+    assert 'href="https://www.google.com/maps/dir/?api=1&amp;destination=39.46,-0.37"' in page
