@@ -386,3 +386,24 @@ def test_each_stop_offers_directions_that_open_on_any_phone(
     page = ana.get(f"/me/?day={PLAN_DAY.isoformat()}").get_data(as_text=True)
     assert 'href="geo:39.46,-0.37"' in page  # Carmen Ruiz's place
     assert 'href="https://www.google.com/maps/dir/?api=1&amp;destination=39.46,-0.37"' in page
+
+
+def test_a_public_holiday_is_a_day_off_for_everyone_active(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+    with session_scope(sqlite_engine) as s:
+        bea = s.get(Staff, world.staff["bea"])
+        assert bea is not None
+        bea.active = False  # she left: no absence for her
+    holiday = {"csrf_token": token, "starts_on": "2026-12-08", "reason": "Inmaculada"}
+    response = client.post("/staff/absences", data=holiday)
+    assert response.status_code == 302
+    assert "Day off recorded for 1 staff member." in client.get(response.location).get_data(True)
+    backwards = client.post("/staff/absences", data={**holiday, "ends_on": "2026-12-01"})
+    assert "absence ends before it starts" in client.get(backwards.location).get_data(True)
+    with Session(sqlite_engine) as s:
+        rows = s.exec(select(StaffAbsence)).all()
+    assert [(a.staff_id, a.starts_on, a.ends_on, a.reason) for a in rows] == [
+        (world.staff["ana"], date(2026, 12, 8), date(2026, 12, 8), "Inmaculada")
+    ]

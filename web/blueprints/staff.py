@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
@@ -194,6 +195,31 @@ def absence(staff_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("Day off recorded. Re-optimize the affected days."), "success")
     return redirect(url_for("staff.detail", staff_id=staff_id))
+
+
+@bp.post("/absences")
+@role_required(*DISPATCH)
+def absence_for_everyone():  # type: ignore[no-untyped-def]
+    """A day off for every active staff member (a public holiday, a company closure)."""
+    starts = request.form.get("starts_on", "")
+    try:
+        with session_scope(engine()) as s:
+            members = list(s.exec(select(Staff.id).where(col(Staff.active).is_(True))))
+            for member_id in members:
+                data = AbsenceIn(
+                    staff_id=member_id,
+                    starts_on=starts,
+                    ends_on=request.form.get("ends_on") or starts,
+                    reason=request.form.get("reason", ""),
+                )
+                add_absence(s, data, actor=current_user.email)
+    except ValidationError as exc:
+        flash("; ".join(_errors(exc)), "error")
+    else:
+        flash(ngettext("Day off recorded for %(num)d staff member. Re-optimize the affected days.",
+                       "Day off recorded for %(num)d staff members. Re-optimize the affected days.",
+                       len(members)), "success")  # fmt: skip
+    return redirect(url_for("staff.index"))
 
 
 @bp.post("/<int:staff_id>/feed")
