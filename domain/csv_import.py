@@ -30,9 +30,6 @@ COORDINATES = ("latitude", "longitude")
 REQUIRED = ("customer_name", "phone", "product_sku", "sold_on", *COORDINATES)
 OPTIONAL = ("email", "locale", "address", "contract_months", "external_ref")
 MAX_ROWS = 5000
-# Locating is one request per distinct address, inside the upload's web request (gunicorn
-# gives it 60 s): a self-hosted Nominatim answers in tens of milliseconds.
-MAX_ADDRESSES_TO_LOCATE = 300
 
 
 class CsvImportError(DomainError):
@@ -160,12 +157,15 @@ def _address_key(address: str) -> str:
 def _locate_rows(rows: list[SaleRow], geocoder: NominatimGeocoder) -> None:
     """Fill in each row's coordinates from its address (one lookup per distinct address);
     :class:`CsvImportError` lists the addresses that cannot be found."""
+    # one request per distinct address, inside the upload's web request (gunicorn gives it
+    # 60 s): a self-hosted Nominatim answers in tens of milliseconds, OpenStreetMap's own one
+    # address a second (see domain.geocoding)
     distinct = {_address_key(r.customer.address) for r in rows}
-    if len(distinct) > MAX_ADDRESSES_TO_LOCATE:
+    if len(distinct) > geocoder.bulk_limit:
         raise CsvImportError(
             [
-                f"{len(distinct)} addresses to locate: at most {MAX_ADDRESSES_TO_LOCATE} per "
-                "file; split the file or give their latitude and longitude"
+                f"{len(distinct)} addresses to locate: at most {geocoder.bulk_limit} per file "
+                "with this geocoder; split the file or give their latitude and longitude"
             ]
         )
     found: dict[str, Place | GeocodingError] = {}

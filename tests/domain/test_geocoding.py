@@ -43,3 +43,27 @@ def test_an_unreachable_geocoder_is_reported() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(GeocodingError, match="unreachable"):
         NominatimGeocoder(f"http://127.0.0.1:{port}", timeout_seconds=2).locate(XATIVA)
+
+
+def test_openstreetmaps_own_service_is_used_at_its_pace() -> None:
+    """OpenStreetMap's Nominatim allows one request a second and no bulk use: posventa keeps
+    to that pace there and locates few addresses per import; a self-hosted one is not paced."""
+    import time
+
+    public = NominatimGeocoder("https://nominatim.openstreetmap.org/")
+    own = NominatimGeocoder("http://nominatim:8080")
+    assert (public.public, public.bulk_limit) == (True, 40)
+    assert (own.public, own.bulk_limit) == (False, 300)
+    with serve_nominatim({XATIVA: FOUND}) as fake:
+        paced = NominatimGeocoder(fake.url, min_interval_seconds=0.3)
+        started = time.monotonic()
+        for _ in range(3):
+            paced.locate(XATIVA)
+        paced_took = time.monotonic() - started
+        free = NominatimGeocoder(fake.url)
+        started = time.monotonic()
+        for _ in range(3):
+            free.locate(XATIVA)
+        free_took = time.monotonic() - started
+    assert paced_took >= 0.6  # two waits between three requests
+    assert free_took < 0.6

@@ -483,3 +483,19 @@ def test_a_dispatcher_finds_a_callers_sales_by_the_number_on_the_screen(
     assert found("Calle 1, Val") == {"Carmen Ruiz"}
     assert found("61234567") == {"Carmen Ruiz", "David Soler", "Eva Pons"}
     assert found("34 6") == set()  # too few digits to be a number: matched as text only
+
+
+def test_a_file_with_more_addresses_than_the_geocoder_takes_is_refused_before_asking(
+    sqlite_engine: Engine,
+) -> None:
+    from domain.geocoding import NominatimGeocoder
+    from tests.domain.fake_nominatim import serve_nominatim
+
+    rows = "".join(
+        f'"Cliente {i}",61200011{i},BOIL-1,2026-11-02,"Calle {i}, València",\n' for i in range(3)
+    )
+    with serve_nominatim(VALENCIA) as fake:
+        geocoder = NominatimGeocoder(fake.url, bulk_limit=2)
+        with pytest.raises(CsvImportError, match="3 addresses to locate: at most 2 per file"):
+            parse_sales_csv(NO_COORDINATES + rows, geocoder=geocoder)
+    assert fake.requests == []
