@@ -246,10 +246,13 @@ def change_password():  # type: ignore[no-untyped-def]
 
 
 def init_auth(app: Flask) -> None:
-    """Register the login manager, the auth views and the login rate limit."""
+    """Register the login manager, the auth views and the rate limit on the views that check
+    a password (signing in, changing one's password: both can be used to guess one)."""
     login_manager.init_app(app)
     app.register_blueprint(bp)
     limiter = app.extensions[LIMITER_KEY]
-    app.view_functions["auth.login"] = limiter.limit(
-        app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT), methods=["POST"]
-    )(app.view_functions["auth.login"])
+    limit = app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT)
+    for endpoint in ("auth.login", "auth.change_password"):
+        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(
+            app.view_functions[endpoint]
+        )

@@ -110,3 +110,14 @@ def test_everyone_changes_their_own_password(app: Flask, client_for, world: Worl
     assert other.get("/me/").status_code == 302  # the other device signs in again
     assert sign_in(app, world.users["technician"], PASSWORD) == 401
     assert sign_in(app, world.users["technician"], new) == 302
+
+
+def test_guessing_the_current_password_is_rate_limited(client_for, world: World) -> None:
+    client, _ = client_for("technician")
+    token = csrf_from(client, "/account/password")
+    form = {"csrf_token": token, "new": "a much longer secret", "repeat": "a much longer secret"}
+    codes = [
+        client.post("/account/password", data={**form, "current": f"guess {n}"}).status_code
+        for n in range(12)
+    ]
+    assert codes == [422] * 10 + [429, 429]
