@@ -131,6 +131,7 @@ class Product(SQLModel, table=True):
     repair_skill: str | None = Field(default=None, max_length=64)
     warranty_months: int = Field(default=24)
     contract_months: int = Field(default=0, description="default maintenance contract length")
+    active: bool = Field(default=True, description="offered for new sales (its sales go on)")
 
     def name_for(self, locale: str | None) -> str:
         """The name a customer reads: the English one for English customers, if there is one."""

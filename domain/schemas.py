@@ -98,6 +98,7 @@ class ProductIn(_Strict):
     repair_skill: Skill | None = None
     warranty_months: int = Field(default=24, ge=0, le=240)
     contract_months: int = Field(default=0, ge=0, le=240)
+    active: bool = True  # false: no longer sold (not offered for new sales; its sales go on)
 
     @field_validator(
         "installation_skill", "training_skill", "maintenance_skill", "repair_skill", mode="before"

@@ -47,3 +47,54 @@ def test_postgres_upgrade_downgrade_upgrade() -> None:
         _assert_matches_models(url)
     finally:
         drop_pg_database(url)
+
+
+def _upgrade_keeps_the_catalogue_and_its_sales(url: str) -> None:
+    """Migrations that change ``product`` run on a database with sales (whose foreign keys
+    forbid copying and dropping the table, as SQLite's batch mode would)."""
+    from sqlalchemy import text
+
+    upgrade(url, "0003")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO customer (name, phone, locale, address, latitude, longitude, "
+            "sms_opt_out, created_at) VALUES ('Ana', '+34600000001', 'es', '', 39.4, -0.3, "
+            ":f, CURRENT_TIMESTAMP)"
+        ), {"f": False})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO product (sku, name, installation_minutes, training_sessions, "
+            "training_minutes, maintenance_minutes, repair_minutes, warranty_months, "
+            "contract_months) VALUES ('OVEN-1', 'Horno', 60, 0, 0, 0, 60, 24, 0)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO sale (customer_id, product_id, sold_on, contract_months, status, stage,"
+            " created_at, updated_at) SELECT c.id, p.id, '2026-11-02', 0, 'active', "
+            "'registered', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM customer c, product p"
+        ))  # fmt: skip
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT sku, name_en, active FROM product")).all()
+        sales = conn.execute(text("SELECT count(*) FROM sale")).scalar_one()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("OVEN-1", None, True)] and sales == 1
+    downgrade(url, "0003")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT sku FROM product")).scalars().all() == ["OVEN-1"]
+        assert conn.execute(text("SELECT count(*) FROM sale")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_sqlite_product_migrations_keep_existing_sales(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _upgrade_keeps_the_catalogue_and_its_sales(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_postgres_product_migrations_keep_existing_sales() -> None:
+    url = create_pg_database()
+    try:
+        _upgrade_keeps_the_catalogue_and_its_sales(url)
+    finally:
+        drop_pg_database(url)

@@ -16,7 +16,7 @@ SOLAR = {
     "installation_minutes": "240", "installation_skill": " Solar ",
     "maintenance_interval_days": "365", "maintenance_minutes": "60",
     "maintenance_skill": "solar", "repair_minutes": "", "repair_skill": "",
-    "warranty_months": "60", "contract_months": "",
+    "warranty_months": "60", "contract_months": "", "active": "1",
 }  # fmt: skip
 
 
@@ -77,7 +77,7 @@ def test_editing_a_product_changes_it_and_audits_what_changed(
         "csrf_token": token, "sku": "BOIL-1", "name": "Caldera", "name_en": "Boiler",
         "installation_minutes": "120", "installation_skill": "boiler",
         "training_sessions": "1", "training_minutes": "60", "training_skill": "boiler_training",
-        "warranty_months": "24",
+        "warranty_months": "24", "active": "1",
     }  # fmt: skip
     response = client.post(f"/products/{boiler.id}/edit", data=form)
     assert response.status_code == 302
@@ -122,3 +122,28 @@ def test_the_sale_form_has_no_catalogue_hint_once_there_are_products(
 ) -> None:
     client, _ = client_for("dispatcher")
     assert 'id="no-products"' not in client.get("/sales/new").get_data(as_text=True)
+
+
+def test_a_product_no_longer_sold_leaves_the_sale_form_and_keeps_its_sales(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    client, token = client_for("dispatcher")
+    with Session(sqlite_engine) as s:
+        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
+    form = client.get(f"/products/{boiler.id}/edit").get_data(as_text=True)
+    assert 'name="active" value="1" checked' in form
+    assert client.post("/products/new", data={"csrf_token": token, **SOLAR}).status_code == 302
+    fields = {
+        "csrf_token": token, "sku": "BOIL-1", "name": "Boiler", "installation_minutes": "90",
+        "installation_skill": "boiler", "training_sessions": "1", "training_minutes": "60",
+        "training_skill": "boiler_training", "warranty_months": "24",
+    }  # fmt: skip
+    assert client.post(f"/products/{boiler.id}/edit", data=fields).status_code == 302
+    sale_form = client.get("/sales/new").get_data(as_text=True)
+    assert 'value="SOLAR-3"' in sale_form and 'value="BOIL-1"' not in sale_form
+    listing = client.get("/products/").get_data(as_text=True)
+    assert "not sold" in listing and "BOIL-1" in listing
+    sale = client.get(f"/sales/{world.sales[0]}")  # its sales go on
+    assert sale.status_code == 200 and "Boiler" in sale.get_data(as_text=True)
+    with Session(sqlite_engine) as s:
+        assert s.get(Product, boiler.id).active is False  # type: ignore[union-attr]

@@ -41,6 +41,7 @@ def _product_in(form: MultiDict[str, str]) -> ProductIn:
         sku=form.get("sku", ""),
         name=form.get("name", ""),
         name_en=form.get("name_en", "") or None,
+        active=bool(form.get("active")),
         **numbers,  # type: ignore[arg-type]
         **skills,
     )
@@ -95,6 +96,7 @@ def _form_page(product: Product | None):  # type: ignore[no-untyped-def]
             errors = [str(exc)]
     elif product is not None:
         form = MultiDict({k: "" if v is None else str(v) for k, v in product.model_dump().items()})
+        form["active"] = "1" if product.active else ""
     with Session(engine()) as s:
         skills = sorted(_staff_skills(s))
     return render_template(

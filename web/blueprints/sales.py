@@ -197,7 +197,9 @@ def customer_matches():  # type: ignore[no-untyped-def]
 @role_required(*DISPATCH)
 def new():  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
-        products = list(s.exec(select(Product).order_by(Product.name)))
+        products = list(
+            s.exec(select(Product).where(col(Product.active).is_(True)).order_by(Product.name))
+        )
     errors: list[str] = []
     form: MultiDict[str, str] = request.form
     located: str | None = None

@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("product", schema=None) as batch_op:
-        batch_op.drop_column("name_en")
+    # plain DROP COLUMN (SQLite 3.35+): batch mode would copy the table and drop the old one,
+    # which the sales' foreign keys refuse once there are sales
+    op.drop_column("product", "name_en")
