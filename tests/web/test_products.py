@@ -147,3 +147,26 @@ def test_a_product_no_longer_sold_leaves_the_sale_form_and_keeps_its_sales(
     assert sale.status_code == 200 and "Boiler" in sale.get_data(as_text=True)
     with Session(sqlite_engine) as s:
         assert s.get(Product, boiler.id).active is False  # type: ignore[union-attr]
+
+
+def test_a_products_sales_are_one_click_away(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    """A recall or a campaign starts from the product: its sale count links to its sales."""
+    from domain.schemas import SaleIn
+    from domain.services import register_sale
+
+    client, token = client_for("dispatcher")
+    assert client.post("/products/new", data={"csrf_token": token, **SOLAR}).status_code == 302
+    with session_scope(sqlite_engine) as s:
+        register_sale(s, SaleIn(customer_id=world.customers[2], product_sku="SOLAR-3",
+                                sold_on="2026-11-30"))  # fmt: skip
+    listing = client.get("/products/").get_data(as_text=True)
+    assert 'href="/sales/?product=SOLAR-3">1</a>' in listing
+    assert 'href="/sales/?product=BOIL-1">3</a>' in listing
+    solar = client.get("/sales/?product=SOLAR-3").get_data(as_text=True)
+    table = solar[solar.index('id="sales"') :]
+    assert "Eva Pons" in table and "Carmen Ruiz" not in table
+    assert '<option value="SOLAR-3" selected>' in solar
+    nothing = client.get("/sales/?product=NOPE").get_data(as_text=True)
+    assert "Eva Pons" not in nothing[nothing.index('id="sales"') :]

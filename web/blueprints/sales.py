@@ -68,6 +68,7 @@ def _errors(exc: ValidationError) -> list[str]:
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
     stage = request.args.get("stage") or None
+    product_sku = (request.args.get("product") or "").strip() or None
     deciding = request.args.get("decision") == "1"
     q = (request.args.get("q") or "").strip()
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
@@ -85,6 +86,12 @@ def index():  # type: ignore[no-untyped-def]
         if stage in {st.value for st in SaleStage}:
             query = query.where(Sale.stage == stage)
             count = count.where(Sale.stage == stage)
+        if product_sku is not None:  # e.g. every customer of a product being recalled
+            of_product = col(Sale.product_id).in_(
+                select(Product.id).where(Product.sku == product_sku)
+            )
+            query = query.where(of_product)
+            count = count.where(of_product)
         order = [col(Sale.id).desc()]
         if deciding:  # longest waiting first
             since = decisions_waiting_since()
@@ -109,6 +116,7 @@ def index():  # type: ignore[no-untyped-def]
         rows = [tuple(row[:3]) for row in found]
         waiting_since = {row[0].id: row[3] for row in found} if deciding else {}
         pending = len(pending_sale_ids(s))
+        products = list(s.exec(select(Product).order_by(Product.name)))
         decisions = count_sales_awaiting_decision(s)
     return render_template(
         "sales/index.html",
@@ -118,6 +126,8 @@ def index():  # type: ignore[no-untyped-def]
         rows=rows,
         waiting_since=waiting_since,
         stage=stage,
+        product_sku=product_sku,
+        products=products,
         q=q,
         page=page,
         pages=max(1, -(-total // PAGE)),
