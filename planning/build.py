@@ -184,14 +184,20 @@ def build_problem(
         if pinned_staff is not None and pinned_staff not in staff_ids:
             who = names.get(pinned_staff, f"staff member {pinned_staff}")
             why = candidates.staff_off.get(pinned_staff)
+            gone = pinned_staff in candidates.inactive_staff
+            if gone:
+                state, variant = "no longer works here", "pinned_inactive"
+            elif why:
+                state, variant = f"is off that day ({why})", "pinned_off"
+            else:
+                state, variant = "does not work that day", "pinned_not_working"
             built.excluded.append(
                 Excluded(
                     c.id,
                     "staff_unavailable",
-                    f"it is pinned to {who}, who "
-                    + (f"is off that day ({why})" if why else "does not work that day"),
+                    f"it is pinned to {who}, who {state}",
                     {
-                        "variant": "pinned_off" if why else "pinned_not_working",
+                        "variant": variant,
                         "staff": names.get(pinned_staff, ""),
                         "staff_id": pinned_staff,
                         "absence": why or "",
@@ -229,8 +235,11 @@ def build_problem(
                 else:
                     # The customer was promised a time; keep it, with whoever can come.
                     who = names.get(prior.staff_id, f"staff member {prior.staff_id}")
-                    why = candidates.staff_off.get(prior.staff_id, "not available")
-                    built.released_locks[c.id] = f"{who} is off ({why})"
+                    if prior.staff_id in candidates.inactive_staff:
+                        built.released_locks[c.id] = f"{who} no longer works here"
+                    else:
+                        why = candidates.staff_off.get(prior.staff_id, "not available")
+                        built.released_locks[c.id] = f"{who} is off ({why})"
                     if previous_window is not None:
                         windows = [previous_window]
                     else:

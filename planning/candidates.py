@@ -110,6 +110,7 @@ class DayCandidates:
     excluded: list[Excluded] = field(default_factory=list)
     staff_off: dict[int, str] = field(default_factory=dict)
     base_visit_ids: set[int] = field(default_factory=set)
+    inactive_staff: set[int] = field(default_factory=set)  # deactivated: they left
 
 
 def latest_plan(session: Session, plan_date: date, status: str | None = None) -> DailyPlan | None:
@@ -329,4 +330,7 @@ def gather(session: Session, clock: DayClock, base_plan: DailyPlan | None) -> Da
         base_visit_ids=set(base),
         excluded=excluded,
         staff_off=off,
+        inactive_staff={
+            i for i in session.exec(select(Staff.id).where(col(Staff.active).is_(False))) if i
+        },
     )

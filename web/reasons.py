@@ -134,6 +134,8 @@ def _staff_unavailable(p: Facts) -> str:
                  absence=absence)  # fmt: skip
     if variant == "pinned_not_working":
         return _("it is pinned to %(staff)s, who does not work that day", staff=staff)
+    if variant == "pinned_inactive":
+        return _("it is pinned to %(staff)s, who no longer works here", staff=staff)
     raise ValueError(variant)
 
 

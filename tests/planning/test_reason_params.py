@@ -6,7 +6,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from domain.models import PlanUnassigned, VisitStatus
+from domain.db import session_scope
+from domain.models import PlanUnassigned, Staff, VisitStatus
 from planning.build import build_problem
 from planning.candidates import gather, resolve_base_plan
 from planning.clock import DayClock
@@ -65,6 +66,19 @@ def test_pinned_to_someone_who_does_not_work_that_day(world: World) -> None:
         "staff_id": world.staff["ben"],
         "absence": "",
     }
+
+
+def test_pinned_to_someone_who_left(world: World) -> None:
+    ana = pinned_to_ana(world)
+    ben = world.add_staff("ben", ["repair"])
+    world.update_visit("north", pinned_staff_id=ben)
+    with session_scope(world.engine) as s:
+        member = s.get(Staff, ben)
+        assert member is not None
+        member.active = False
+    (excluded,) = built_for(world, {ana: "Ana", ben: "Ben"}).excluded
+    assert excluded.reason == "it is pinned to Ben, who no longer works here"
+    assert excluded.params["variant"] == "pinned_inactive"
 
 
 def test_a_draft_stores_the_facts_of_each_reason(tiny_world: World, plan_settings) -> None:  # type: ignore[no-untyped-def]

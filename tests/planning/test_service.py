@@ -15,6 +15,7 @@ from domain.models import (
     PlanStatus,
     PlanStop,
     PlanUnassigned,
+    Staff,
     VisitKind,
     VisitStatus,
 )
@@ -379,6 +380,33 @@ def test_confirmed_visit_of_a_sick_technician_keeps_its_promised_window(
     assert first.window_start <= stop.start <= first.window_end
     summary = plan_row(w, replan.plan_id).solver_summary
     assert str(w.visits["north"]) in summary["released_locks"]
+
+
+def test_confirmed_visit_of_a_technician_who_left_keeps_its_window_and_says_why(
+    world: World, plan_settings
+) -> None:
+    from domain.db import session_scope
+
+    w = world
+    w.add_staff("ana", ["repair"])
+    w.add_staff("ben", ["repair"])
+    w.add_customer("north", "north")
+    w.add_visit("north", "north", ["repair"])
+    base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    approve_plan(w.engine, base.plan_id, "d@example.com")
+    first = by_visit(w, base.plan_id)["north"]
+    w.update_visit("north", status=VisitStatus.CONFIRMED.value)
+    with session_scope(w.engine) as s:
+        holder = s.get(Staff, first.staff_id)
+        assert holder is not None
+        holder.active = False
+        name = holder.name
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    stop = by_visit(w, replan.plan_id)["north"]
+    assert stop.staff_id != first.staff_id and stop.moved
+    assert first.window_start <= stop.start <= first.window_end
+    released = plan_row(w, replan.plan_id).solver_summary["released_locks"]
+    assert released[str(w.visits["north"])] == f"{name} no longer works here"
 
 
 def test_declined_visit_leaves_the_replan_of_that_day(tiny_world: World, plan_settings) -> None:

@@ -188,6 +188,12 @@ def test_spanish_wording_of_every_reason_keeps_its_facts(app: Flask) -> None:
             "it is pinned to staff member 7, who is off that day (absent)",
             "está fijada a persona 7, que no está disponible ese día (ausente)",
         ),
+        (
+            "staff_unavailable",
+            {"variant": "pinned_inactive", "staff": "Ben", "staff_id": 8, "absence": ""},
+            "it is pinned to Ben, who no longer works here",
+            "está fijada a Ben, que ya no trabaja aquí",
+        ),
     ],  # fmt: skip
 )
 def test_known_sentences_in_both_languages(app: Flask, code, params, english, spanish) -> None:  # type: ignore[no-untyped-def]
