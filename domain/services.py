@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain import audit
 from domain.errors import Conflict, NotFound
 from domain.models import (
+    OPEN_VISIT_STATUSES,
     Customer,
     Product,
     Sale,
@@ -154,8 +155,9 @@ def update_staff(
     session: Session, staff_id: int, data: StaffIn, active: bool = True, actor: str = "system"
 ) -> Staff:
     """Change a staff member (audited, field by field). Deactivating one (they left) keeps
-    their history, stops planning routes for them and stops their sign-in; reactivating gives
-    both back."""
+    their history, stops planning routes for them and stops their sign-in (reactivating gives
+    both back), and unpins the open visits pinned to them, which the next plans give to
+    someone else."""
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"unknown staff member {staff_id}")
@@ -165,8 +167,26 @@ def update_staff(
         for user in session.exec(select(User).where(User.staff_id == staff_id)):
             user.active = active
             session.add(user)
+        if not active:
+            _unpin_from(session, staff_id, actor)
         session.flush()
     return staff
+
+
+def _unpin_from(session: Session, staff_id: int, actor: str) -> None:
+    """Release the open visits pinned to a staff member who left (each unpin audited)."""
+    pinned = session.exec(
+        select(Visit).where(
+            Visit.pinned_staff_id == staff_id,
+            col(Visit.status).in_([s.value for s in OPEN_VISIT_STATUSES]),
+        )
+    )
+    for visit in pinned:  # a pinned time stays: it may have been promised to the customer
+        visit.pinned_staff_id = None
+        session.add(visit)
+        start = visit.pinned_start.isoformat() if visit.pinned_start else None
+        audit.record(session, actor, "visit.unpin", "visit", visit.id, staff_id=None,
+                     start=start, reason="staff left")  # fmt: skip
 
 
 def _plain(value: Any) -> Any:

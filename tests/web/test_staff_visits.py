@@ -407,3 +407,27 @@ def test_a_public_holiday_is_a_day_off_for_everyone_active(
     assert [(a.staff_id, a.starts_on, a.ends_on, a.reason) for a in rows] == [
         (world.staff["ana"], date(2026, 12, 8), date(2026, 12, 8), "Inmaculada")
     ]
+
+
+def test_visits_pinned_to_someone_who_left_are_released_keeping_their_time(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from domain.models import AuditEntry
+    from tests.web.factories import PLAN_DAY
+
+    client, token = client_for("dispatcher")
+    pinned_at = at(PLAN_DAY, 10)
+    with session_scope(sqlite_engine) as s:
+        open_visit, done_visit = (s.get(Visit, world.visits[i]) for i in (0, 2))
+        assert open_visit is not None and done_visit is not None
+        open_visit.pinned_staff_id, open_visit.pinned_start = world.staff["ana"], pinned_at
+        done_visit.pinned_staff_id, done_visit.status = world.staff["ana"], "completed"
+    ana = world.staff["ana"]
+    assert client.post(f"/staff/{ana}/edit", data=_ana_form(token, active="")).status_code == 302
+    with Session(sqlite_engine) as s:
+        released, done = (s.get(Visit, world.visits[i]) for i in (0, 2))
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.unpin")).one()
+    assert released is not None and done is not None
+    assert (released.pinned_staff_id, released.pinned_start) == (None, pinned_at)
+    assert done.pinned_staff_id == ana  # history is left as it was
+    assert (audit.entity_id, audit.details["reason"]) == (world.visits[0], "staff left")
