@@ -72,7 +72,8 @@ def test_a_corrected_address_is_located_and_its_planned_days_named(
         page = client.get(response.location).get_data(as_text=True)
     assert response.status_code == 302
     assert "Address located: 24, Carrer de Xàtiva" in page
-    assert f"Visits are planned at their address on {PLAN_DAY.isoformat()}" in page
+    link = f'<a href="/board/{PLAN_DAY.isoformat()}">{PLAN_DAY:%a} {PLAN_DAY.day} {PLAN_DAY:%b}</a>'
+    assert f"Visits are planned at their address on {link}" in page
     with Session(sqlite_engine) as s:
         customer = s.get(Customer, carmen)
     assert customer is not None and (customer.latitude, customer.longitude) == (39.4669, -0.3774)

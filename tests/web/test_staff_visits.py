@@ -305,7 +305,8 @@ def test_editing_a_staff_member_shows_what_is_stored_and_changes_it(
     shown = client.get(response.location).get_data(as_text=True)
     assert "Staff member saved." in shown
     # Ana has a planned visit: the dispatcher is told which day to re-optimize
-    assert f"Visits are planned for them on {PLAN_DAY.isoformat()}" in shown
+    link = f'<a href="/board/{PLAN_DAY.isoformat()}">{PLAN_DAY:%a} {PLAN_DAY.day} {PLAN_DAY:%b}</a>'
+    assert f"Visits are planned for them on {link}: re-optimize" in shown  # a link to its board
     with Session(sqlite_engine) as s:
         member = s.get(Staff, ana)
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "staff.update")).one()

@@ -19,6 +19,7 @@ from domain.schemas import CustomerIn, validation_messages
 from domain.services import update_customer
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
+from web.day_links import with_day_links
 from web.extensions import engine, settings
 from web.locate import forget_moved_coordinates, geocoder, locate_missing
 
@@ -65,9 +66,9 @@ def edit(customer_id: int):  # type: ignore[no-untyped-def]
                 flash(_("Address located: %(place)s", place=located), "info")
             moved = (data.latitude, data.longitude) != (customer.latitude, customer.longitude)
             if moved and days:
-                flash(_("Visits are planned at their address on %(days)s: re-optimize those "
-                        "days so that the routes go to the new one.",
-                        days=", ".join(d.isoformat() for d in days)), "info")  # fmt: skip
+                flash(with_day_links(_("Visits are planned at their address on %(days)s: "
+                                        "re-optimize those days so that the routes go to the "
+                                        "new one."), days), "info")  # fmt: skip
             back = request.args.get("sale", type=int)
             if back is not None:
                 return redirect(url_for("sales.detail", sale_id=back))

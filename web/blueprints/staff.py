@@ -19,6 +19,7 @@ from domain.schemas import AbsenceIn, StaffIn, validation_messages
 from domain.services import add_absence, create_staff, update_staff
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
+from web.day_links import with_day_links
 from web.extensions import engine, settings
 from web.locate import forget_moved_coordinates, geocoder, locate_missing
 
@@ -121,9 +122,9 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")
             if member is not None and days:
-                flash(_("Visits are planned for them on %(days)s: re-optimize those days so "
-                        "that the plans follow the change.",
-                        days=", ".join(d.isoformat() for d in days)), "info")  # fmt: skip
+                flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize "
+                                        "those days so that the plans follow the change."),
+                                      days), "info")  # fmt: skip
             return redirect(url_for("staff.detail", staff_id=saved_id))
         except GeocodingError as exc:
             errors = [_("The address could not be located (%(why)s): enter its latitude and "
