@@ -121,3 +121,15 @@ def test_guessing_the_current_password_is_rate_limited(client_for, world: World)
         for n in range(12)
     ]
     assert codes == [422] * 10 + [429, 429]
+
+
+def test_an_admin_who_resets_their_own_password_stays_signed_in(
+    app: Flask, client_for, sqlite_engine: Engine, world: World
+) -> None:
+    admin, token = client_for("admin")
+    with Session(sqlite_engine) as s:
+        me = s.exec(select(User).where(User.email == world.users["admin"])).one()
+    reset = admin.post(f"/admin/users/{me.id}/password", data={"csrf_token": token})
+    password = shown_password(reset.get_data(as_text=True))
+    assert admin.get("/admin/users").status_code == 200  # still signed in here
+    assert sign_in(app, world.users["admin"], password) == 302

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import login_user
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -14,7 +15,7 @@ from domain.models import ApiToken, Staff, User, UserRole
 from domain.schemas import validation_messages
 from domain.users import UserIn, create_user, set_active, set_password, temporary_password
 from web.api_tokens import issue_api_token, revoke_api_token
-from web.auth import current_user, role_required
+from web.auth import AccountUser, current_user, role_required
 from web.extensions import engine
 from web.params import db_id
 
@@ -121,9 +122,12 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     password = temporary_password()
     try:
         with session_scope(engine()) as s:
-            email = set_password(s, user_id, password, actor=current_user.email).email
+            user = set_password(s, user_id, password, actor=current_user.email)
+            email, account = user.email, AccountUser.from_row(user)
     except NotFound:
         abort(404)
+    if user_id == current_user.id:
+        login_user(account)  # an admin's own reset ends their other sessions, not this one
     return _users_page(shown=(email, password))
 
 
