@@ -359,27 +359,32 @@ def test_replan_keeps_confirmed_visit_and_flags_moved_ones(
         approve_plan(w.engine, same.plan_id, "d@example.com")
 
 
-def test_confirmed_visit_of_a_sick_technician_keeps_its_promised_window(
-    world: World, plan_settings
-) -> None:
-    w = world
+def confirmed_on_an_approved_route(w: World, plan_settings) -> PlanStop:
+    """Two repair technicians, one visit planned, approved and confirmed: its stop."""
     w.add_staff("ana", ["repair"])
     w.add_staff("ben", ["repair"])
     w.add_customer("north", "north")
     w.add_visit("north", "north", ["repair"])
     base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
     approve_plan(w.engine, base.plan_id, "d@example.com")
-    first = by_visit(w, base.plan_id)["north"]
+    w.update_visit("north", status=VisitStatus.CONFIRMED.value)
+    return by_visit(w, base.plan_id)["north"]
+
+
+def test_confirmed_visit_of_a_sick_technician_keeps_its_promised_window(
+    world: World, plan_settings
+) -> None:
+    w = world
+    first = confirmed_on_an_approved_route(w, plan_settings)
     holder = next(n for n, i in w.staff.items() if i == first.staff_id)
     other = "ben" if holder == "ana" else "ana"
-    w.update_visit("north", status=VisitStatus.CONFIRMED.value)
     w.absent(holder, MONDAY)
     replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
     stop = by_visit(w, replan.plan_id)["north"]
     assert stop.staff_id == w.staff[other] and stop.moved
     assert first.window_start <= stop.start <= first.window_end
     summary = plan_row(w, replan.plan_id).solver_summary
-    assert str(w.visits["north"]) in summary["released_locks"]
+    assert summary["released_locks"][str(w.visits["north"])].endswith("is off (sick)")
 
 
 def test_confirmed_visit_of_a_technician_who_left_keeps_its_window_and_says_why(
@@ -388,14 +393,7 @@ def test_confirmed_visit_of_a_technician_who_left_keeps_its_window_and_says_why(
     from domain.db import session_scope
 
     w = world
-    w.add_staff("ana", ["repair"])
-    w.add_staff("ben", ["repair"])
-    w.add_customer("north", "north")
-    w.add_visit("north", "north", ["repair"])
-    base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
-    approve_plan(w.engine, base.plan_id, "d@example.com")
-    first = by_visit(w, base.plan_id)["north"]
-    w.update_visit("north", status=VisitStatus.CONFIRMED.value)
+    first = confirmed_on_an_approved_route(w, plan_settings)
     with session_scope(w.engine) as s:
         holder = s.get(Staff, first.staff_id)
         assert holder is not None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from posventa.config import Settings
 from tests.web.conftest import make_app
-from tests.web.factories import PASSWORD, make_world
+from tests.web.factories import PASSWORD, World, make_world
 from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS, serve
 
 pytestmark = [
@@ -18,20 +21,32 @@ pytestmark = [
 ]
 
 
-def test_a_staff_members_working_days_read_as_one_row_of_ticks(
-    settings: Settings, sqlite_engine: Engine
-) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@contextmanager
+def signed_in(settings: Settings, engine: Engine, role: str) -> Iterator[tuple[Any, str, World]]:
+    """A headless Chromium page signed in as ``role`` on a live app; (page, base URL, world)."""
+    from playwright.sync_api import sync_playwright
 
-    world = make_world(sqlite_engine, with_plan=False)
-    app = make_app(settings, sqlite_engine)
+    world = make_world(engine, with_plan=False)
+    app = make_app(settings, engine)
     with serve(app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
         page.goto(f"{base}/login")
-        page.fill("input[name=email]", world.users["dispatcher"])
+        page.fill("input[name=email]", world.users[role])
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
+        try:
+            yield page, base, world
+        finally:
+            browser.close()
+
+
+def test_a_staff_members_working_days_read_as_one_row_of_ticks(
+    settings: Settings, sqlite_engine: Engine
+) -> None:
+    from playwright.sync_api import expect
+
+    with signed_in(settings, sqlite_engine, "dispatcher") as (page, base, world):
         page.goto(f"{base}/staff/{world.staff['ana']}/edit")
         expect(page.locator("h1")).to_contain_text("Edit Ana Técnica")
         ticks = page.locator("#working-days input[type=checkbox]")
@@ -39,7 +54,6 @@ def test_a_staff_members_working_days_read_as_one_row_of_ticks(
         boxes = [b for b in (t.bounding_box() for t in ticks.all()) if b is not None]
         labels = [b for b in (t.bounding_box() for t in page.locator("#working-days label").all())
                   if b is not None]  # fmt: skip
-        browser.close()
     assert len(boxes) == len(labels) == 7
     assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2  # one row
     assert all(b["width"] < 40 for b in boxes)  # a tick, not a full-width field
@@ -52,17 +66,9 @@ def test_a_staff_members_working_days_read_as_one_row_of_ticks(
 def test_account_pages_show_only_what_the_user_fills_in_and_rows_line_up(
     settings: Settings, sqlite_engine: Engine
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    world = make_world(sqlite_engine, with_plan=False)
-    app = make_app(settings, sqlite_engine)
-    with serve(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
-        page.goto(f"{base}/login")
-        page.fill("input[name=email]", world.users["admin"])
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+    with signed_in(settings, sqlite_engine, "admin") as (page, base, _world):
         page.click("a.who")  # one's name leads to the password page
         expect(page.locator("h1")).to_have_text("Change your password")
         # the username is there for password managers, not on screen
@@ -71,7 +77,6 @@ def test_account_pages_show_only_what_the_user_fills_in_and_rows_line_up(
         page.goto(f"{base}/admin/users")
         rows = page.locator("#accounts tbody tr").all()
         cells = [[c.bounding_box() for c in row.locator("td").all()] for row in rows]
-        browser.close()
     assert len(cells) == 4
     for row in cells:  # every cell of a row starts and ends with the row
         assert all(c is not None for c in row)
