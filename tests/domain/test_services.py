@@ -1,0 +1,119 @@
+"""Changing stored records on both databases: products, staff and customers are corrected
+field by field (audited), and what depends on them follows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.db import session_scope
+from domain.errors import Conflict, NotFound
+from domain.models import AuditEntry, Customer, Product, Staff, User, UserRole, Visit
+from domain.schemas import CustomerIn, ProductIn, SaleIn, StaffIn, VisitIn
+from domain.services import (
+    create_customer,
+    create_product,
+    create_staff,
+    register_sale,
+    request_visit,
+    update_customer,
+    update_product,
+    update_staff,
+)
+from domain.users import UserIn, create_user
+from domain.visits import upcoming_visit_days
+
+OVEN = ProductIn(sku="OVEN-1", name="Horno", installation_minutes=60, installation_skill="ovens")
+ANA = StaffIn(name="Ana", skills=["ovens"], home_latitude=39.47, home_longitude=-0.38)
+LUCIA = CustomerIn(name="Lucía", phone="612 345 678", latitude=39.46, longitude=-0.37)
+
+
+def changes(engine: Engine, action: str) -> list[dict]:
+    with Session(engine) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.action == action)).all()
+        return [r.details["changed"] for r in rows]
+
+
+def test_a_product_is_changed_field_by_field_and_keeps_its_sku_unique(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        oven = create_product(s, OVEN).id
+        create_product(s, OVEN.model_copy(update={"sku": "OVEN-2"}))
+    with session_scope(engine) as s:
+        update_product(s, oven, OVEN.model_copy(update={"name_en": "Oven", "active": False}))  # type: ignore[arg-type]
+    with pytest.raises(Conflict, match="OVEN-2"), session_scope(engine) as s:
+        update_product(s, oven, OVEN.model_copy(update={"sku": "OVEN-2"}))  # type: ignore[arg-type]
+    with pytest.raises(NotFound), session_scope(engine) as s:
+        update_product(s, 999, OVEN)
+    with Session(engine) as s:
+        stored = s.get(Product, oven)
+        assert stored is not None and (stored.sku, stored.name_en, stored.active) == (
+            "OVEN-1", "Oven", False
+        )  # fmt: skip
+    assert changes(engine, "product.update") == [
+        {"name_en": [None, "Oven"], "active": [True, False]}
+    ]
+
+
+def test_a_staff_member_who_leaves_loses_sign_in_and_pins_but_keeps_history(
+    engine: Engine,
+) -> None:
+    pinned_at = datetime(2026, 12, 8, 9, tzinfo=UTC)
+    with session_scope(engine) as s:
+        ana = create_staff(s, ANA).id
+        create_user(s, UserIn(email="ana@example.com", name="Ana", role=UserRole.TECHNICIAN,
+                              password="a long password", staff_id=ana))  # fmt: skip
+        customer = create_customer(s, LUCIA).id
+        create_product(s, OVEN)
+        sale = register_sale(s, SaleIn(customer_id=customer, product_sku="OVEN-1",  # type: ignore[arg-type]
+                                       sold_on=date(2026, 12, 1))).id  # fmt: skip
+        visit = request_visit(s, VisitIn(sale_id=sale, kind="installation",  # type: ignore[arg-type]
+                                         business_key="k", duration_minutes=60,
+                                         earliest_date=date(2026, 12, 8)))  # fmt: skip
+        visit.status, visit.assigned_staff_id, visit.planned_start = "planned", ana, pinned_at
+        visit.pinned_staff_id, visit.pinned_start = ana, pinned_at
+        visit_id = visit.id
+    with session_scope(engine) as s:
+        assert upcoming_visit_days(s, date(2026, 12, 7), "Europe/Madrid", staff_id=ana) == [
+            date(2026, 12, 8)
+        ]
+        assert upcoming_visit_days(s, date(2026, 12, 9), "Europe/Madrid", staff_id=ana) == []
+        later = ANA.model_copy(update={"work_end": time(16, 0)})
+        update_staff(s, ana, later, active=False, actor="d@example.com")  # type: ignore[arg-type]
+    with Session(engine) as s:
+        member, user = s.get(Staff, ana), s.exec(select(User)).one()
+        visit_row = s.get(Visit, visit_id)
+        assert member is not None and visit_row is not None
+        assert (member.active, member.work_end, user.active) == (False, time(16, 0), False)
+        assert (visit_row.pinned_staff_id, visit_row.pinned_start) == (None, pinned_at)
+        assert visit_row.assigned_staff_id == ana  # what was planned stays on record
+    assert changes(engine, "staff.update") == [
+        {"work_end": ["17:00:00", "16:00:00"], "active": [True, False]}
+    ]
+    with session_scope(engine) as s:
+        update_staff(s, ana, later, active=True)  # type: ignore[arg-type]
+    with Session(engine) as s:
+        assert s.exec(select(User)).one().active is True
+
+
+def test_a_customers_details_are_corrected_but_not_their_sms_opt_out(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        lucia = create_customer(s, LUCIA)
+        lucia.sms_opt_out = True
+        lucia_id = lucia.id
+    moved = LUCIA.model_copy(update={"address": "Calle Nueva 1", "latitude": 39.5})
+    with session_scope(engine) as s:
+        update_customer(s, lucia_id, moved, actor="d@example.com")  # type: ignore[arg-type]
+    with Session(engine) as s:
+        stored = s.get(Customer, lucia_id)
+        assert stored is not None
+        assert (stored.address, stored.latitude, stored.sms_opt_out) == (
+            "Calle Nueva 1",
+            39.5,
+            True,
+        )
+    assert changes(engine, "customer.update") == [
+        {"address": ["", "Calle Nueva 1"], "latitude": [39.46, 39.5]}
+    ]
