@@ -499,3 +499,30 @@ def test_a_file_with_more_addresses_than_the_geocoder_takes_is_refused_before_as
         with pytest.raises(CsvImportError, match="3 addresses to locate: at most 2 per file"):
             parse_sales_csv(NO_COORDINATES + rows, geocoder=geocoder)
     assert fake.requests == []
+
+
+def test_the_filtered_sales_export_as_a_call_list_a_spreadsheet_reads_safely(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    """A recall: every sale of the product, every page, with the customers' phones; a cell
+    that would run as a formula is kept as text."""
+    import csv as csv_module
+
+    with session_scope(sqlite_engine) as s:
+        carmen = s.get(Customer, world.customers[0])
+        assert carmen is not None
+        carmen.name = '=HYPERLINK("http://x")'
+    client, _ = client_for("dispatcher")
+    listing = client.get("/sales/?product=BOIL-1&q=Calle").get_data(as_text=True)
+    assert 'href="/sales/export.csv?q=Calle&amp;product=BOIL-1"' in listing
+    response = client.get("/sales/export.csv?product=BOIL-1")
+    assert response.mimetype == "text/csv"
+    assert 'filename="sales-BOIL-1-' in response.headers["Content-Disposition"]
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv_module.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [r["sale_id"] for r in rows] == [str(i) for i in sorted(world.sales, reverse=True)]
+    first = next(r for r in rows if r["sale_id"] == str(world.sales[0]))
+    assert first["customer_name"] == '\'=HYPERLINK("http://x")'
+    assert first["phone"] == "'+34612345670" and first["product_sku"] == "BOIL-1"
+    assert client.get("/sales/export.csv?q=Eva").get_data(as_text=True).count("\n") == 2

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     jsonify,
@@ -19,8 +20,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from pydantic import ValidationError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.utils import secure_filename
 
 from domain.csv_import import CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
@@ -36,8 +38,9 @@ from domain.models import (
     Visit,
 )
 from domain.schemas import CustomerIn, validation_messages
-from domain.visits import count_sales_awaiting_decision, decisions_waiting_since
+from domain.visits import count_sales_awaiting_decision
 from web.auth import current_user, role_required
+from web.csv_export import csv_bytes
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
@@ -49,15 +52,13 @@ from web.sale_start import (
     start_pending_workflows,
     start_sale_workflow,
 )
+from web.sales_query import SalesFilter, sales_query
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
 DECISIONS = {"retry": _l("requested again"), "close": _l("closed without a visit")}
-
-
-PHONE_DIGITS_TO_SEARCH = 6  # fewer digits match too many numbers to be a phone search
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -67,54 +68,14 @@ def _errors(exc: ValidationError) -> list[str]:
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
-    stage = request.args.get("stage") or None
-    product_sku = (request.args.get("product") or "").strip() or None
-    deciding = request.args.get("decision") == "1"
-    q = (request.args.get("q") or "").strip()
+    f = SalesFilter.from_args(request.args)
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
     with Session(engine()) as s:
-        query = (
-            select(Sale, Customer, Product)
-            .join(Customer, col(Customer.id) == col(Sale.customer_id))
-            .join(Product, col(Product.id) == col(Sale.product_id))
-        )
-        count = (
-            select(func.count())
-            .select_from(Sale)
-            .join(Customer, col(Customer.id) == col(Sale.customer_id))
-        )
-        if stage in {st.value for st in SaleStage}:
-            query = query.where(Sale.stage == stage)
-            count = count.where(Sale.stage == stage)
-        if product_sku is not None:  # e.g. every customer of a product being recalled
-            of_product = col(Sale.product_id).in_(
-                select(Product.id).where(Product.sku == product_sku)
-            )
-            query = query.where(of_product)
-            count = count.where(of_product)
-        order = [col(Sale.id).desc()]
-        if deciding:  # longest waiting first
-            since = decisions_waiting_since()
-            query = query.join(since, since.c.sale_id == col(Sale.id)).add_columns(since.c.since)
-            count = count.join(since, since.c.sale_id == col(Sale.id))
-            order = [since.c.since.asc(), col(Sale.id).asc()]
-        if q:
-            like = f"%{q}%"
-            cond = (
-                col(Customer.name).ilike(like)
-                | col(Sale.external_ref).ilike(like)
-                | col(Customer.address).ilike(like)
-            )
-            digits = "".join(ch for ch in q if ch.isdigit())
-            if len(digits) >= PHONE_DIGITS_TO_SEARCH and not any(ch.isalpha() for ch in q):
-                # a caller's number as the dispatcher reads it ("612 34 56 70", "+34 612...")
-                cond = cond | col(Customer.phone).like(f"%{digits}%")
-            query = query.where(cond)
-            count = count.where(cond)
+        query, count = sales_query(f)
         total = s.exec(count).one()
-        found = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
+        found = list(s.exec(query.limit(PAGE).offset((page - 1) * PAGE)))
         rows = [tuple(row[:3]) for row in found]
-        waiting_since = {row[0].id: row[3] for row in found} if deciding else {}
+        waiting_since = {row[0].id: row[3] for row in found} if f.deciding else {}
         pending = len(pending_sale_ids(s))
         products = list(s.exec(select(Product).order_by(Product.name)))
         decisions = count_sales_awaiting_decision(s)
@@ -122,13 +83,13 @@ def index():  # type: ignore[no-untyped-def]
         "sales/index.html",
         pending=pending,
         decisions=decisions,
-        deciding=deciding,
+        deciding=f.deciding,
         rows=rows,
         waiting_since=waiting_since,
-        stage=stage,
-        product_sku=product_sku,
+        stage=f.stage,
+        product_sku=f.product_sku,
         products=products,
-        q=q,
+        q=f.q,
         page=page,
         pages=max(1, -(-total // PAGE)),
         total=total,
@@ -159,6 +120,33 @@ def _register_and_start(data: NewSale) -> int:
             "error",
         )
     return sale_id
+
+
+EXPORT_COLUMNS = (
+    "sale_id", "customer_name", "phone", "email", "locale", "address", "product_sku",
+    "product_name", "sold_on", "stage", "status", "external_ref",
+)  # fmt: skip
+
+
+@bp.get("/export.csv")
+@role_required(*DISPATCH)
+def export_csv():  # type: ignore[no-untyped-def]
+    """The sales the list's filters select, every page, as a CSV file (a recall's call list)."""
+    f = SalesFilter.from_args(request.args)
+    with Session(engine()) as s:
+        query, _count = sales_query(f)
+        rows = [
+            (sale.id, customer.name, customer.phone, customer.email, customer.locale,
+             customer.address, product.sku, product.name, sale.sold_on.isoformat(), sale.stage,
+             sale.status, sale.external_ref)
+            for sale, customer, product, *_ in s.exec(query)
+        ]  # fmt: skip
+    name = f"sales-{f.product_sku or 'all'}-{date.today().isoformat()}.csv"
+    return Response(
+        csv_bytes(EXPORT_COLUMNS, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{secure_filename(name)}"'},
+    )
 
 
 @bp.post("/start-pending")

@@ -1,0 +1,26 @@
+"""CSV files for spreadsheets: UTF-8 with a BOM (Excel reads accents right) and no cell a
+spreadsheet would run as a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """The cell as text; one that starts like a formula ("=HYPERLINK(...)", "+34 612...") is
+    prefixed with an apostrophe, which spreadsheets show as plain text (OWASP's advice)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode()
