@@ -11,6 +11,7 @@ from flask_babel import Babel, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from domain.models import Product
 from web.extensions import settings
 
 LOCALES = ("es", "en")
@@ -45,6 +46,11 @@ def long_date(value: date | None) -> str:
     return format_date(value, "full") if value else ""
 
 
+def product_name(product: Product | None) -> str:
+    """A product's name in the page's language (its English name, if it has one, in English)."""
+    return product.name_for(str(get_locale())) if product is not None else ""
+
+
 def init_i18n(app: Flask) -> None:
     Babel(
         app,
@@ -55,6 +61,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["localdatetime"] = local_datetime
     app.jinja_env.filters["isodate"] = iso_date
     app.jinja_env.filters["longdate"] = long_date
+    app.jinja_env.filters["product_name"] = product_name
     app.jinja_env.globals["get_locale"] = get_locale
 
 

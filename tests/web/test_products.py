@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from domain.db import session_scope
 from domain.models import AuditEntry, Product
+from tests.web.conftest import csrf_from
 from tests.web.factories import World
 
 SOLAR = {
@@ -170,3 +171,18 @@ def test_a_products_sales_are_one_click_away(
     assert '<option value="SOLAR-3" selected>' in solar
     nothing = client.get("/sales/?product=NOPE").get_data(as_text=True)
     assert "Eva Pons" not in nothing[nothing.index('id="sales"') :]
+
+
+def test_pages_in_english_name_products_by_their_english_name(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    with session_scope(sqlite_engine) as s:
+        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
+        boiler.name, boiler.name_en = "Caldera", "Boiler (EN)"
+    client, _ = client_for("dispatcher")  # the test accounts read English
+    for path in ("/sales/", f"/sales/{world.sales[0]}", "/sales/new",
+                 f"/customers/{world.customers[0]}/edit"):  # fmt: skip
+        page = client.get(path).get_data(as_text=True)
+        assert "Boiler (EN)" in page and "Caldera" not in page, path
+    client.post("/account/locale", data={"locale": "es", "csrf_token": csrf_from(client, "/")})
+    assert "Caldera" in client.get("/sales/").get_data(as_text=True)
