@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")  # a longitude west of Greenwich, say
 
 
 def spreadsheet_safe(value: object) -> str:
     """The cell as text; one that starts like a formula ("=HYPERLINK(...)", "+34 612...") is
-    prefixed with an apostrophe, which spreadsheets show as plain text (OWASP's advice)."""
+    prefixed with an apostrophe, which spreadsheets show as plain text (OWASP's advice). A
+    plain negative number stays a number."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if not text.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(text):
+        return text
+    return "'" + text
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

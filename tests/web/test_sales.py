@@ -526,3 +526,21 @@ def test_the_filtered_sales_export_as_a_call_list_a_spreadsheet_reads_safely(
     assert first["customer_name"] == '\'=HYPERLINK("http://x")'
     assert first["phone"] == "'+34612345670" and first["product_sku"] == "BOIL-1"
     assert client.get("/sales/export.csv?q=Eva").get_data(as_text=True).count("\n") == 2
+
+
+def test_the_import_template_imports_as_it_is(
+    client_for, sqlite_engine: Engine, world: World
+) -> None:
+    """The template's example row is a valid sale: a dispatcher can start from it."""
+    client, token = client_for("dispatcher")
+    assert 'id="import-template"' in client.get("/sales/import").get_data(as_text=True)
+    template = client.get("/sales/import/template.csv")
+    assert template.mimetype == "text/csv"
+    text = template.get_data().decode("utf-8-sig")
+    assert text.splitlines()[0] == (
+        "customer_name,phone,product_sku,sold_on,latitude,longitude,email,locale,address,"
+        "contract_months,external_ref"
+    )
+    before = sale_count(sqlite_engine)
+    assert upload(client, token, text).status_code == 302
+    assert sale_count(sqlite_engine) == before + 1

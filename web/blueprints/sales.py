@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import secure_filename
 
-from domain.csv_import import CsvImportError, import_sales, parse_sales_csv
+from domain.csv_import import OPTIONAL, REQUIRED, CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
 from domain.errors import DomainError
 from domain.geocoding import GeocodingError
@@ -288,6 +288,27 @@ def import_csv():  # type: ignore[no-untyped-def]
     return render_template(
         "sales/import.html", problems=problems, geocoding=geocoder() is not None
     ), (422 if problems else 200)
+
+
+@bp.get("/import/template.csv")
+@role_required(*DISPATCH)
+def import_template():  # type: ignore[no-untyped-def]
+    """A CSV file with every column the import reads and one example row to overwrite."""
+    with Session(engine()) as s:
+        product = s.exec(select(Product).where(col(Product.active).is_(True))).first()
+    example = {
+        "customer_name": "Lucía Martínez", "phone": "612 345 678",
+        "product_sku": product.sku if product else "SKU-1",
+        "sold_on": date.today().isoformat(), "latitude": "39.4699", "longitude": "-0.3763",
+        "email": "lucia@example.com", "locale": "es", "address": "Calle de Colón 1, València",
+        "contract_months": "", "external_ref": "ERP-0001",
+    }  # fmt: skip
+    columns = REQUIRED + OPTIONAL
+    return Response(
+        csv_bytes(columns, [[example[c] for c in columns]]),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="sales-import-template.csv"'},
+    )
 
 
 @bp.get("/<int:sale_id>")
