@@ -21,6 +21,18 @@ SOLAR = {
 }  # fmt: skip
 
 
+BOILER = {  # the world's boiler as its edit form holds it
+    "sku": "BOIL-1", "name": "Boiler", "installation_minutes": "90",
+    "installation_skill": "boiler", "training_sessions": "1", "training_minutes": "60",
+    "training_skill": "boiler_training", "warranty_months": "24", "active": "1",
+}  # fmt: skip
+
+
+def boiler_id(engine: Engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(Product.id).where(Product.sku == "BOIL-1")).one()  # type: ignore[return-value]
+
+
 def problems(html: str) -> list[str]:
     return [p.replace("&#39;", "'") for p in re.findall(r"<li>([^<]*)</li>", html)]
 
@@ -70,17 +82,12 @@ def test_editing_a_product_changes_it_and_audits_what_changed(
     client_for, sqlite_engine: Engine, world: World
 ) -> None:
     client, token = client_for("dispatcher")
-    with Session(sqlite_engine) as s:
-        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
-    page = client.get(f"/products/{boiler.id}/edit").get_data(as_text=True)
+    boiler = boiler_id(sqlite_engine)
+    page = client.get(f"/products/{boiler}/edit").get_data(as_text=True)
     assert 'name="installation_minutes" placeholder="0" value="90"' in page
-    form = {
-        "csrf_token": token, "sku": "BOIL-1", "name": "Caldera", "name_en": "Boiler",
-        "installation_minutes": "120", "installation_skill": "boiler",
-        "training_sessions": "1", "training_minutes": "60", "training_skill": "boiler_training",
-        "warranty_months": "24", "active": "1",
-    }  # fmt: skip
-    response = client.post(f"/products/{boiler.id}/edit", data=form)
+    form = {**BOILER, "csrf_token": token, "name": "Caldera", "name_en": "Boiler",
+            "installation_minutes": "120"}  # fmt: skip
+    response = client.post(f"/products/{boiler}/edit", data=form)
     assert response.status_code == 302
     assert "Product saved." in client.get(response.location).get_data(as_text=True)
     assert client.get("/products/999/edit").status_code == 404
@@ -129,17 +136,15 @@ def test_a_product_no_longer_sold_leaves_the_sale_form_and_keeps_its_sales(
     client_for, sqlite_engine: Engine, world: World
 ) -> None:
     client, token = client_for("dispatcher")
-    with Session(sqlite_engine) as s:
-        boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
-    form = client.get(f"/products/{boiler.id}/edit").get_data(as_text=True)
+    boiler = boiler_id(sqlite_engine)
+    form = client.get(f"/products/{boiler}/edit").get_data(as_text=True)
     assert 'name="active" value="1" checked' in form
     assert client.post("/products/new", data={"csrf_token": token, **SOLAR}).status_code == 302
-    fields = {
-        "csrf_token": token, "sku": "BOIL-1", "name": "Boiler", "installation_minutes": "90",
-        "installation_skill": "boiler", "training_sessions": "1", "training_minutes": "60",
-        "training_skill": "boiler_training", "warranty_months": "24",
-    }  # fmt: skip
-    assert client.post(f"/products/{boiler.id}/edit", data=fields).status_code == 302
+    not_sold = {k: v for k, v in BOILER.items() if k != "active"}  # the box cleared
+    assert (
+        client.post(f"/products/{boiler}/edit", data={**not_sold, "csrf_token": token}).status_code
+        == 302
+    )
     sale_form = client.get("/sales/new").get_data(as_text=True)
     assert 'value="SOLAR-3"' in sale_form and 'value="BOIL-1"' not in sale_form
     listing = client.get("/products/").get_data(as_text=True)
@@ -147,7 +152,7 @@ def test_a_product_no_longer_sold_leaves_the_sale_form_and_keeps_its_sales(
     sale = client.get(f"/sales/{world.sales[0]}")  # its sales go on
     assert sale.status_code == 200 and "Boiler" in sale.get_data(as_text=True)
     with Session(sqlite_engine) as s:
-        assert s.get(Product, boiler.id).active is False  # type: ignore[union-attr]
+        assert s.get(Product, boiler).active is False  # type: ignore[union-attr]
 
 
 def test_a_products_sales_are_one_click_away(
