@@ -61,6 +61,12 @@ OPEN_VISIT_STATUSES = (
     VisitStatus.CONFIRMED,
     VisitStatus.DECLINED,
 )
+#: A visit placed on an approved route and still to happen.
+SCHEDULED_VISIT_STATUSES = (
+    VisitStatus.PLANNED,
+    VisitStatus.AWAITING_CONFIRMATION,
+    VisitStatus.CONFIRMED,
+)
 
 
 class SaleStatus(StrEnum):

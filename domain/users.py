@@ -87,10 +87,14 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
+class ShortPassword(DomainError):
+    """The new password is shorter than ``MIN_PASSWORD_LENGTH``."""
+
+
 def set_password(session: Session, user_id: int, password: str, actor: str = "system") -> User:
     """Give the account a new password (its other sessions end: see :func:`session_key`)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise ShortPassword(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     user = _user(session, user_id)
     user.password_hash = generate_password_hash(password)
     session.add(user)

@@ -16,6 +16,7 @@ from domain import audit
 from domain.errors import Conflict, NotFound
 from domain.models import (
     OPEN_VISIT_STATUSES,
+    SCHEDULED_VISIT_STATUSES,
     Sale,
     SaleStatus,
     Staff,
@@ -343,13 +344,7 @@ def upcoming_visit_days(
     since = datetime.combine(today, time(0, 0), tz).astimezone(UTC)
     query = select(Visit.planned_start).where(
         col(Visit.planned_start) >= since,
-        col(Visit.status).in_(
-            [
-                VisitStatus.PLANNED.value,
-                VisitStatus.AWAITING_CONFIRMATION.value,
-                VisitStatus.CONFIRMED.value,
-            ]
-        ),
+        col(Visit.status).in_([v.value for v in SCHEDULED_VISIT_STATUSES]),
     )
     if staff_id is not None:
         query = query.where(Visit.assigned_staff_id == staff_id)

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from domain.errors import DomainError, NotFound
 from domain.models import (
+    SCHEDULED_VISIT_STATUSES,
     Customer,
     DailyPlan,
     PlanStatus,
@@ -32,11 +33,7 @@ from planning.clock import DayClock, day_start_utc
 #: Statuses of a visit waiting to be planned (declined ones go back into the pool).
 POOL_STATUSES = (VisitStatus.REQUESTED.value, VisitStatus.DECLINED.value)
 #: Statuses of a visit already placed in an approved plan and still to happen.
-SCHEDULED_STATUSES = (
-    VisitStatus.PLANNED.value,
-    VisitStatus.AWAITING_CONFIRMATION.value,
-    VisitStatus.CONFIRMED.value,
-)
+SCHEDULED_STATUSES = tuple(s.value for s in SCHEDULED_VISIT_STATUSES)
 #: A visit in one of these states is finished and never planned again.
 CLOSED_STATUSES = (
     VisitStatus.COMPLETED.value,

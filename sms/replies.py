@@ -227,6 +227,9 @@ _TRAILING_SCORE = re.compile(
 )
 
 
+_RATING_VERB = re.compile(r"\b(give|gives|gave|rate|rated|doy|damos|pongo)\b", re.IGNORECASE)
+
+
 def _trailing_score(text: str) -> tuple[int, str] | None:
     """A score written after its comment, and the comment (the whole message, as written:
     "I'd give it a 4" loses its sense cut short); None if there is none."""
@@ -235,7 +238,7 @@ def _trailing_score(text: str) -> tuple[int, str] | None:
         return None
     if match["lead"] and match["lead"].strip().lower() == "a" and not match["unit"]:
         # "a 5" alone is too often a time or a place ("llegó a 5 minutos", "at a 5 min walk")
-        if not re.search(r"\b(give|gives|gave|rate|rated|doy|damos|pongo)\b", text, re.I):
+        if not _RATING_VERB.search(text):
             return None
     comment = " ".join(text.split()) if match["comment"].strip(" ,;:-–—") else ""
     return int(match["score"]), comment[:1000]

@@ -37,6 +37,7 @@ from domain.errors import DomainError
 from domain.models import User, UserRole
 from domain.users import (
     MIN_PASSWORD_LENGTH,
+    ShortPassword,
     WrongPassword,
     authenticate,
     change_own_password,
@@ -222,9 +223,6 @@ def change_password():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         if form.new.data != form.repeat.data:
             errors = [_("The two new passwords differ.")]
-        elif len(form.new.data or "") < MIN_PASSWORD_LENGTH:
-            errors = [_("The new password needs at least %(num)d characters.",
-                        num=MIN_PASSWORD_LENGTH)]  # fmt: skip
         else:
             try:
                 with session_scope(engine()) as s:
@@ -234,6 +232,9 @@ def change_password():  # type: ignore[no-untyped-def]
                     account = AccountUser.from_row(user)
             except WrongPassword:
                 errors = [_("The current password is not right.")]
+            except ShortPassword:
+                errors = [_("The new password needs at least %(num)d characters.",
+                            num=MIN_PASSWORD_LENGTH)]  # fmt: skip
             except DomainError as exc:
                 errors = [str(exc)]
             else:

@@ -26,20 +26,45 @@ def geocoder() -> NominatimGeocoder | None:
 
 
 def locate_missing(
-    form: MultiDict[str, str], address: str, latitude: str, longitude: str
+    form: MultiDict[str, str],
+    address: str,
+    latitude: str,
+    longitude: str,
+    stored: tuple[str, float, float] | None = None,
 ) -> tuple[MultiDict[str, str], str | None]:
     """The form's fields with ``latitude`` and ``longitude`` filled in from ``address`` when
     both were left empty and a geocoder is configured, and the name of the place found (None:
-    nothing was looked up). Raises :class:`domain.geocoding.GeocodingError`."""
+    nothing was looked up). On an edit form, ``stored`` is the record's (address, latitude,
+    longitude): when the address changed and the coordinates did not, they belong to the old
+    address, so the new one is located too. Raises :class:`domain.geocoding.GeocodingError`."""
     fields = MultiDict(form)  # a copy: lists (e.g. working days) kept
     lookup = geocoder()
-    if lookup is None or fields.get(latitude, "").strip() or fields.get(longitude, "").strip():
+    if lookup is None:
+        return fields, None
+    if stored is not None and _moved_only(fields, address, latitude, longitude, stored):
+        fields[latitude] = fields[longitude] = ""
+    if fields.get(latitude, "").strip() or fields.get(longitude, "").strip():
         return fields, None
     if not fields.get(address, "").strip():
         return fields, None  # the schema says the address is missing
     place = lookup.locate(fields[address])
     fields[latitude], fields[longitude] = f"{place.latitude:.6f}", f"{place.longitude:.6f}"
     return fields, place.label
+
+
+def _moved_only(
+    form: MultiDict[str, str],
+    address: str,
+    latitude: str,
+    longitude: str,
+    stored: tuple[str, float, float],
+) -> bool:
+    """Whether the form changes the address but keeps the stored coordinates."""
+    old_address, old_latitude, old_longitude = stored
+    same_place = form.get(latitude, "").strip() == str(old_latitude) and (
+        form.get(longitude, "").strip() == str(old_longitude)
+    )
+    return same_place and " ".join(form.get(address, "").split()) != " ".join(old_address.split())
 
 
 def locate_missing_json(customer: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -54,27 +79,3 @@ def locate_missing_json(customer: dict[str, Any]) -> tuple[dict[str, Any], str |
         return customer, None  # the schema says what is missing
     place = lookup.locate(address)
     return {**customer, "latitude": place.latitude, "longitude": place.longitude}, place.label
-
-
-def forget_moved_coordinates(
-    form: MultiDict[str, str],
-    address: str,
-    latitude: str,
-    longitude: str,
-    stored: tuple[str, float, float],
-) -> MultiDict[str, str]:
-    """An edit form without its coordinates when a geocoder is configured and the address
-    changed but the coordinates did not: they belong to the stored (old) address, so the new
-    one is located (see :func:`locate_missing`). ``stored`` is (address, latitude, longitude)."""
-    if geocoder() is None:
-        return form
-    old_address, old_latitude, old_longitude = stored
-    same_place = form.get(latitude, "").strip() == str(old_latitude) and (
-        form.get(longitude, "").strip() == str(old_longitude)
-    )
-    moved = " ".join(form.get(address, "").split()) != " ".join(old_address.split())
-    if not (same_place and moved):
-        return form
-    fields = MultiDict(form)
-    fields[latitude] = fields[longitude] = ""
-    return fields

@@ -21,7 +21,7 @@ from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.day_links import with_day_links
 from web.extensions import engine, settings
-from web.locate import forget_moved_coordinates, geocoder, locate_missing
+from web.locate import geocoder, locate_missing
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -34,38 +34,31 @@ FIELDS = ("name", "phone", "email", "locale", "address", "latitude", "longitude"
 def edit(customer_id: int):  # type: ignore[no-untyped-def]
     with Session(engine()) as s:
         customer = s.get(Customer, customer_id)
-        if customer is None:
-            abort(404)
-        sales = list(
-            s.exec(
-                select(Sale, Product)
-                .join(Product, col(Product.id) == col(Sale.product_id))
-                .where(Sale.customer_id == customer_id)
-                .order_by(col(Sale.id).desc())
-            )
-        )
+    if customer is None:
+        abort(404)
     errors: list[str] = []
     form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
             place = (customer.address, customer.latitude, customer.longitude)
-            form = forget_moved_coordinates(form, "address", "latitude", "longitude", place)
-            form, located = locate_missing(form, "address", "latitude", "longitude")
+            form, located = locate_missing(form, "address", "latitude", "longitude", place)
             data = CustomerIn(
                 **{k: form.get(k, "") for k in FIELDS if k != "email"},
                 email=form.get("email") or None,
                 default_region=settings().default_region,
             )
+            moved = (data.latitude, data.longitude) != (customer.latitude, customer.longitude)
             with session_scope(engine()) as s:
                 update_customer(s, customer_id, data, actor=current_user.email)
-                days = upcoming_visit_days(
-                    s, date.today(), settings().timezone, customer_id=customer_id
-                )
+                days = []  # the routes only change when the place does
+                if moved:
+                    days = upcoming_visit_days(
+                        s, date.today(), settings().timezone, customer_id=customer_id
+                    )
             flash(_("Customer saved."), "success")
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")
-            moved = (data.latitude, data.longitude) != (customer.latitude, customer.longitude)
-            if moved and days:
+            if days:
                 flash(with_day_links(_("Visits are planned at their address on %(days)s: "
                                         "re-optimize those days so that the routes go to the "
                                         "new one."), days), "info")  # fmt: skip
@@ -83,6 +76,15 @@ def edit(customer_id: int):  # type: ignore[no-untyped-def]
     else:
         form = MultiDict(
             {k: "" if getattr(customer, k) is None else str(getattr(customer, k)) for k in FIELDS}
+        )
+    with Session(engine()) as s:  # read only when the page is shown
+        sales = list(
+            s.exec(
+                select(Sale, Product)
+                .join(Product, col(Product.id) == col(Sale.product_id))
+                .where(Sale.customer_id == customer_id)
+                .order_by(col(Sale.id).desc())
+            )
         )
     return render_template(
         "customers/edit.html", errors=errors, form=form, customer=customer, sales=sales,

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from sqlmodel import Session, col, func, select
 
-from domain.models import Customer, Sale, Staff, Visit, VisitStatus
+from domain.models import SCHEDULED_VISIT_STATUSES, Customer, Sale, Staff, Visit, VisitStatus
 from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
@@ -54,9 +54,6 @@ def _staff_id() -> int | None:
     return current_user.staff_id  # type: ignore[no-any-return]
 
 
-UPCOMING_STATUSES = (VisitStatus.PLANNED, VisitStatus.AWAITING_CONFIRMATION, VisitStatus.CONFIRMED)
-
-
 def next_route_day(s: Session, staff_id: int, after: date, tz: ZoneInfo) -> date | None:
     """The first day after ``after`` with a visit on this staff member's route (None: none)."""
     start = datetime.combine(after + timedelta(days=1), time(0), tz)
@@ -64,7 +61,7 @@ def next_route_day(s: Session, staff_id: int, after: date, tz: ZoneInfo) -> date
         select(func.min(Visit.planned_start)).where(
             Visit.assigned_staff_id == staff_id,
             col(Visit.planned_start) >= start,
-            col(Visit.status).in_([v.value for v in UPCOMING_STATUSES]),
+            col(Visit.status).in_([v.value for v in SCHEDULED_VISIT_STATUSES]),
         )
     ).one()
     return first.astimezone(tz).date() if first is not None else None  # aware: UTCDateTime

@@ -21,22 +21,24 @@ bp = Blueprint("products", __name__, url_prefix="/products")
 
 DISPATCH = ("admin", "dispatcher")
 SKILL_FIELDS = ("installation_skill", "training_skill", "maintenance_skill", "repair_skill")
-NUMBER_FIELDS = {  # form field -> value when left empty (ProductIn's defaults)
-    "installation_minutes": 0,
-    "training_sessions": 0,
-    "training_minutes": 0,
-    "maintenance_interval_days": None,
-    "maintenance_minutes": 0,
-    "repair_minutes": 60,
-    "warranty_months": 24,
-    "contract_months": 0,
-}
+NUMBER_FIELDS = (
+    "installation_minutes",
+    "training_sessions",
+    "training_minutes",
+    "maintenance_interval_days",
+    "maintenance_minutes",
+    "repair_minutes",
+    "warranty_months",
+    "contract_months",
+)
 
 
 def _product_in(form: MultiDict[str, str]) -> ProductIn:
-    """The form's product (empty fields take the defaults); raises ValidationError."""
-    numbers = {k: (form.get(k, "").strip() or default) for k, default in NUMBER_FIELDS.items()}
-    skills = {k: (form.get(k, "").strip() or None) for k in SKILL_FIELDS}
+    """The form's product (empty fields take ProductIn's defaults; the schema trims skills and
+    reads an empty one as none); raises ValidationError."""
+    numbers = {k: form.get(k, "").strip() for k in NUMBER_FIELDS}
+    numbers = {k: v or ProductIn.model_fields[k].default for k, v in numbers.items()}
+    skills = {k: form.get(k) for k in SKILL_FIELDS}
     return ProductIn(
         sku=form.get("sku", ""),
         name=form.get("name", ""),

@@ -21,7 +21,7 @@ from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.day_links import with_day_links
 from web.extensions import engine, settings
-from web.locate import forget_moved_coordinates, geocoder, locate_missing
+from web.locate import geocoder, locate_missing
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -103,12 +103,12 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
     form: MultiDict[str, str] = request.form
     if request.method == "POST":
         try:
+            home = None
             if member is not None:
                 home = (member.home_address, member.home_latitude, member.home_longitude)
-                form = forget_moved_coordinates(
-                    form, "home_address", "home_latitude", "home_longitude", home
-                )
-            form, located = locate_missing(form, "home_address", "home_latitude", "home_longitude")
+            form, located = locate_missing(
+                form, "home_address", "home_latitude", "home_longitude", stored=home
+            )
             data = _staff_in(form)
             active = member is None or bool(form.get("active"))
             with session_scope(engine()) as s:
@@ -117,11 +117,15 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
                 else:
                     saved = update_staff(s, member.id, data, active, actor=current_user.email)  # type: ignore[arg-type]
                 saved_id = saved.id
-                days = upcoming_visit_days(s, date.today(), settings().timezone, staff_id=saved_id)
+                days = []  # a new member has no visits yet
+                if member is not None:
+                    days = upcoming_visit_days(
+                        s, date.today(), settings().timezone, staff_id=saved_id
+                    )
             flash(_("Staff member saved.") if member else _("Staff member added."), "success")
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")
-            if member is not None and days:
+            if days:
                 flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize "
                                         "those days so that the plans follow the change."),
                                       days), "info")  # fmt: skip
