@@ -6,7 +6,7 @@ rolls back the whole unit, so a refused request writes nothing.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -226,6 +226,32 @@ def add_absence(session: Session, data: AbsenceIn, actor: str = "system") -> Sta
         starts_on=data.starts_on.isoformat(),
         ends_on=data.ends_on.isoformat(),
     )
+    return absence
+
+
+def withdraw_absence(
+    session: Session, staff_id: int, absence_id: int, today: date, actor: str = "system"
+) -> StaffAbsence | None:
+    """Take back a day off from ``today`` on (entered by mistake, leave cancelled, back early).
+
+    One still to come is removed (None is returned); one already under way ends the day before
+    ``today`` and is returned, so the days taken stay on record. A past one cannot change."""
+    absence = session.get(StaffAbsence, absence_id)
+    if absence is None or absence.staff_id != staff_id:
+        raise NotFound(f"unknown day off {absence_id} of staff member {staff_id}")
+    if absence.ends_on < today:
+        raise Conflict("a day off that has passed stays on record")
+    details = {"starts_on": absence.starts_on.isoformat(), "ends_on": absence.ends_on.isoformat()}
+    if absence.starts_on >= today:
+        session.delete(absence)
+        session.flush()
+        audit.record(session, actor, "staff.absence_remove", "staff", staff_id, **details)
+        return None
+    absence.ends_on = today - timedelta(days=1)
+    session.add(absence)
+    session.flush()
+    audit.record(session, actor, "staff.absence_end", "staff", staff_id, **details,
+                 new_ends_on=absence.ends_on.isoformat())  # fmt: skip
     return absence
 
 

@@ -189,6 +189,20 @@ def plans_for_day(session: Session, plan_date: date) -> list[DailyPlan]:
     )
 
 
+def days_with_plans(session: Session, first: date, last: date) -> list[date]:
+    """The days from ``first`` to ``last`` that have a plan still in use (draft or approved)."""
+    days = session.exec(
+        select(DailyPlan.plan_date)
+        .where(
+            col(DailyPlan.plan_date) >= first,
+            col(DailyPlan.plan_date) <= last,
+            DailyPlan.status != PlanStatus.SUPERSEDED.value,
+        )
+        .distinct()
+    )
+    return sorted(days)
+
+
 def choose_plan(plans: list[DailyPlan], plan_id: int | None) -> DailyPlan | None:
     """The requested plan, else the newest draft newer than the approved one, else the approved."""
     if plan_id is not None:

@@ -7,7 +7,9 @@ Other areas import from here: ``csrf`` (exempt a signed webhook blueprint with
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
@@ -59,6 +61,11 @@ def engine() -> Engine:
 def settings() -> Settings:
     """The current app's settings."""
     return current_app.config["POSVENTA_SETTINGS"]
+
+
+def business_today() -> date:
+    """Today's date where the business works (``settings().timezone``), not the server's."""
+    return datetime.now(ZoneInfo(settings().timezone)).date()
 
 
 def workflows() -> WorkflowGateway:

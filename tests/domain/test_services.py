@@ -7,13 +7,23 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.db import session_scope
 from domain.errors import Conflict, NotFound
-from domain.models import AuditEntry, Customer, Product, Staff, User, UserRole, Visit
-from domain.schemas import CustomerIn, ProductIn, SaleIn, StaffIn, VisitIn
+from domain.models import (
+    AuditEntry,
+    Customer,
+    Product,
+    Staff,
+    StaffAbsence,
+    User,
+    UserRole,
+    Visit,
+)
+from domain.schemas import AbsenceIn, CustomerIn, ProductIn, SaleIn, StaffIn, VisitIn
 from domain.services import (
+    add_absence,
     create_customer,
     create_product,
     create_staff,
@@ -22,6 +32,7 @@ from domain.services import (
     update_customer,
     update_product,
     update_staff,
+    withdraw_absence,
 )
 from domain.users import UserIn, create_user
 from domain.visits import upcoming_visit_days
@@ -116,4 +127,43 @@ def test_a_customers_details_are_corrected_but_not_their_sms_opt_out(engine: Eng
         )
     assert changes(engine, "customer.update") == [
         {"address": ["", "Calle Nueva 1"], "latitude": [39.46, 39.5]}
+    ]
+
+
+def test_a_day_off_is_taken_back_ended_early_or_kept_once_past(engine: Engine) -> None:
+    today = date(2026, 12, 9)
+    with session_scope(engine) as s:
+        ana = create_staff(s, ANA).id
+        assert ana is not None
+        ids = [
+            add_absence(s, AbsenceIn(staff_id=ana, starts_on=lo, ends_on=hi)).id
+            for lo, hi in (
+                (date(2026, 12, 1), date(2026, 12, 2)),  # past
+                (date(2026, 12, 7), date(2026, 12, 11)),  # under way: sick since Monday
+                (date(2026, 12, 9), date(2026, 12, 9)),  # today
+                (date(2026, 12, 24), date(2026, 12, 26)),  # to come
+            )
+        ]
+    with session_scope(engine) as s:
+        ended = withdraw_absence(s, ana, ids[1], today, actor="disp@example.com")
+        assert ended is not None and ended.ends_on == date(2026, 12, 8)
+        assert withdraw_absence(s, ana, ids[2], today) is None
+        assert withdraw_absence(s, ana, ids[3], today) is None
+    with pytest.raises(Conflict, match="stays on record"), session_scope(engine) as s:
+        withdraw_absence(s, ana, ids[0], today)
+    with pytest.raises(NotFound), session_scope(engine) as s:
+        withdraw_absence(s, ana + 1, ids[0], today)  # another staff member's
+    with Session(engine) as s:
+        left = s.exec(select(StaffAbsence).order_by(StaffAbsence.starts_on)).all()
+        assert [(a.starts_on.day, a.ends_on.day) for a in left] == [(1, 2), (7, 8)]
+        audit = s.exec(
+            select(AuditEntry).where(AuditEntry.entity == "staff").order_by(col(AuditEntry.id))
+        ).all()
+        kinds = [
+            (e.action, e.details.get("starts_on")) for e in audit if e.action != "staff.create"
+        ]
+    assert kinds[-3:] == [
+        ("staff.absence_end", "2026-12-07"),
+        ("staff.absence_remove", "2026-12-09"),
+        ("staff.absence_remove", "2026-12-24"),
     ]

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.db import session_scope
 from domain.models import DailyPlan, PlanStatus, Staff, StaffAbsence, Visit
@@ -432,3 +432,79 @@ def test_visits_pinned_to_someone_who_left_are_released_keeping_their_time(
     assert (released.pinned_staff_id, released.pinned_start) == (None, pinned_at)
     assert done.pinned_staff_id == ana  # history is left as it was
     assert (audit.entity_id, audit.details["reason"]) == (world.visits[0], "staff left")
+
+
+def _board_link(day: date) -> str:
+    return f'<a href="/board/{day.isoformat()}">{day:%a} {day.day} {day:%b}</a>'
+
+
+def test_a_day_off_names_the_days_whose_plans_it_changes(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from tests.web.factories import PLAN_DAY
+
+    client, token = client_for("dispatcher")
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))
+    ana = world.staff["ana"]
+
+    def add(url: str, first: date, last: date) -> str:
+        form = {"csrf_token": token, "starts_on": first.isoformat(), "ends_on": last.isoformat()}
+        return client.get(client.post(url, data=form).location).get_data(as_text=True)
+
+    page = add(f"/staff/{ana}/absences", PLAN_DAY - timedelta(days=1), PLAN_DAY)
+    assert "Day off recorded." in page
+    assert f"Visits are planned for them on {_board_link(PLAN_DAY)}" in page
+    page = add(f"/staff/{ana}/absences", PLAN_DAY + timedelta(days=1), PLAN_DAY + timedelta(3))
+    assert "Day off recorded." in page and "Visits are planned" not in page
+    page = add("/staff/absences", PLAN_DAY, PLAN_DAY)  # a holiday for everyone
+    assert f"Visits are planned on {_board_link(PLAN_DAY)}" in page
+
+
+def test_a_day_off_is_taken_back_or_ended_today_and_the_planned_days_named(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from domain.models import AuditEntry
+    from tests.web.factories import PLAN_DAY, TZ
+
+    client, token = client_for("dispatcher")
+    today = datetime.now(TZ).date()
+    ana = world.staff["ana"]
+    with session_scope(sqlite_engine) as s:
+        spans = [
+            (today - timedelta(days=9), today - timedelta(days=8), "past"),
+            (today - timedelta(days=2), today + timedelta(days=2), "flu"),
+            (PLAN_DAY, PLAN_DAY + timedelta(days=1), "holiday"),
+        ]
+        rows = [StaffAbsence(staff_id=ana, starts_on=a, ends_on=b, reason=r) for a, b, r in spans]
+        s.add_all(rows)
+        s.flush()
+        past, flu, holiday = (r.id for r in rows)
+    page = client.get(f"/staff/{ana}").get_data(as_text=True)
+    forms = re.findall(r'action="/staff/\d+/absences/(\d+)/withdraw">\s*<input[^>]*>\s*'
+                       r"<button[^>]*>([^<]+)<", page)  # fmt: skip
+    assert sorted(forms) == sorted([(str(flu), "Back today"), (str(holiday), "Remove")])
+
+    def withdraw(absence_id: int | None) -> str:
+        r = client.post(f"/staff/{ana}/absences/{absence_id}/withdraw", data={"csrf_token": token})
+        assert r.status_code == 302
+        return client.get(r.location).get_data(as_text=True)
+
+    page = withdraw(flu)
+    assert "Day off ended: back at work from today." in page
+    assert "available again" not in page  # no plan in those days
+    page = withdraw(holiday)  # PLAN_DAY has the world's plan: it can give Ana visits now
+    assert "Day off removed." in page
+    assert f"They are available again on {_board_link(PLAN_DAY)}" in page
+    assert "stays on record" in withdraw(past)
+    assert client.post(f"/staff/{ana}/absences/{holiday}/withdraw",
+                       data={"csrf_token": token}).status_code == 404  # fmt: skip
+    with Session(sqlite_engine) as s:
+        left = s.exec(select(StaffAbsence).order_by(col(StaffAbsence.starts_on))).all()
+        actions = s.exec(select(AuditEntry.action).where(AuditEntry.entity == "staff")).all()
+    assert [(a.reason, a.ends_on) for a in left] == [
+        ("past", today - timedelta(days=8)),
+        ("flu", today - timedelta(days=1)),
+    ]
+    assert ["staff.absence_end", "staff.absence_remove"] == [
+        a for a in actions if a.startswith("staff.absence_")
+    ]

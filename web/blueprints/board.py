@@ -43,7 +43,7 @@ from web.board_view import (
     plan_counts,
     plans_for_day,
 )
-from web.extensions import engine, settings, workflows
+from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id
 from web.plan_diff_text import diff_lines, unassigned_lines
@@ -51,10 +51,6 @@ from web.plan_diff_text import diff_lines, unassigned_lines
 bp = Blueprint("board", __name__)
 
 DISPATCH = ("admin", "dispatcher")
-
-
-def business_today() -> date:
-    return datetime.now(ZoneInfo(settings().timezone)).date()
 
 
 def _parse_day(value: str) -> date:

@@ -3,8 +3,6 @@ decisions on failed visits."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -41,7 +39,7 @@ from domain.schemas import CustomerIn, validation_messages
 from domain.visits import count_sales_awaiting_decision
 from web.auth import current_user, role_required
 from web.csv_export import csv_bytes
-from web.extensions import engine, settings, workflows
+from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
 from web.params import page_number
@@ -141,7 +139,7 @@ def export_csv():  # type: ignore[no-untyped-def]
              sale.status, sale.external_ref)
             for sale, customer, product, *_ in s.exec(query)
         ]  # fmt: skip
-    name = f"sales-{f.product_sku or 'all'}-{date.today().isoformat()}.csv"
+    name = f"sales-{f.product_sku or 'all'}-{business_today().isoformat()}.csv"
     return Response(
         csv_bytes(EXPORT_COLUMNS, rows),
         mimetype="text/csv",
@@ -244,7 +242,7 @@ def new():  # type: ignore[no-untyped-def]
     status = 422 if errors else 200
     return render_template(
         "sales/new.html", products=products, errors=errors, form=form,
-        today=date.today().isoformat(), geocoding=geocoder() is not None,
+        today=business_today().isoformat(), geocoding=geocoder() is not None,
     ), status  # fmt: skip
 
 
@@ -299,7 +297,7 @@ def import_template():  # type: ignore[no-untyped-def]
     example = {
         "customer_name": "Lucía Martínez", "phone": "612 345 678",
         "product_sku": product.sku if product else "SKU-1",
-        "sold_on": date.today().isoformat(), "latitude": "39.4699", "longitude": "-0.3763",
+        "sold_on": business_today().isoformat(), "latitude": "39.4699", "longitude": "-0.3763",
         "email": "lucia@example.com", "locale": "es", "address": "Calle de Colón 1, València",
         "contract_months": "", "external_ref": "ERP-0001",
     }  # fmt: skip

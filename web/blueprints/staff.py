@@ -12,15 +12,17 @@ from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
 
 from domain.db import session_scope
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.geocoding import GeocodingError
 from domain.models import Staff, StaffAbsence
 from domain.schemas import AbsenceIn, StaffIn, validation_messages
 from domain.services import add_absence, create_staff, update_staff
+from domain.services import withdraw_absence as domain_withdraw_absence
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
+from web.board_view import days_with_plans
 from web.day_links import with_day_links
-from web.extensions import engine, settings
+from web.extensions import business_today, engine, settings
 from web.locate import geocoder, locate_missing
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -36,7 +38,7 @@ def _errors(exc: ValidationError) -> list[str]:
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = business_today()
     with Session(engine()) as s:
         members = list(s.exec(select(Staff).order_by(col(Staff.active).desc(), Staff.name)))
         off = {
@@ -120,7 +122,7 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
                 days = []  # a new member has no visits yet
                 if member is not None:
                     days = upcoming_visit_days(
-                        s, date.today(), settings().timezone, staff_id=saved_id
+                        s, business_today(), settings().timezone, staff_id=saved_id
                     )
             flash(_("Staff member saved.") if member else _("Staff member added."), "success")
             if located:
@@ -176,7 +178,7 @@ def detail(staff_id: int):  # type: ignore[no-untyped-def]
             )
         )
     return render_template(
-        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS,
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, today=business_today(),
         errors=[], feed=None,
     )  # fmt: skip
 
@@ -193,12 +195,53 @@ def absence(staff_id: int):  # type: ignore[no-untyped-def]
         )
         with session_scope(engine()) as s:
             add_absence(s, data, actor=current_user.email)
+            days = _days_with_visits(s, data, staff_id)
     except ValidationError as exc:
         flash("; ".join(_errors(exc)), "error")
     except DomainError as exc:
         abort(404, str(exc))
     else:
-        flash(_("Day off recorded. Re-optimize the affected days."), "success")
+        flash(_("Day off recorded."), "success")
+        if days:
+            flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize "
+                                    "those days so that the plans follow the change."),
+                                  days), "info")  # fmt: skip
+    return redirect(url_for("staff.detail", staff_id=staff_id))
+
+
+def _days_with_visits(s: Session, data: AbsenceIn, staff_id: int | None) -> list[date]:
+    """The days of an absence, from today on, with visits planned for the staff member (for
+    anyone when None): the days whose plans must change."""
+    first = max(data.starts_on, business_today())
+    if data.ends_on < first:
+        return []
+    return upcoming_visit_days(s, first, settings().timezone, staff_id=staff_id, until=data.ends_on)
+
+
+@bp.post("/<int:staff_id>/absences/<int:absence_id>/withdraw")
+@role_required(*DISPATCH)
+def withdraw_absence(staff_id: int, absence_id: int):  # type: ignore[no-untyped-def]
+    """Take back a day off (entered by mistake, leave cancelled, back early)."""
+    today = business_today()
+    try:
+        with session_scope(engine()) as s:
+            absence = s.get(StaffAbsence, absence_id)
+            last = absence.ends_on if absence is not None else today
+            kept = domain_withdraw_absence(s, staff_id, absence_id, today, actor=current_user.email)
+            days = days_with_plans(s, today, last)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        if kept is None:
+            flash(_("Day off removed."), "success")
+        else:
+            flash(_("Day off ended: back at work from today."), "success")
+        if days:
+            flash(with_day_links(_("They are available again on %(days)s, which already have "
+                                    "a plan: re-optimize those days to give them visits."),
+                                  days), "info")  # fmt: skip
     return redirect(url_for("staff.detail", staff_id=staff_id))
 
 
@@ -218,12 +261,17 @@ def absence_for_everyone():  # type: ignore[no-untyped-def]
                     reason=request.form.get("reason", ""),
                 )
                 add_absence(s, data, actor=current_user.email)
+            days = _days_with_visits(s, data, None) if members else []
     except ValidationError as exc:
         flash("; ".join(_errors(exc)), "error")
     else:
-        flash(ngettext("Day off recorded for %(num)d staff member. Re-optimize the affected days.",
-                       "Day off recorded for %(num)d staff members. Re-optimize the affected days.",
+        flash(ngettext("Day off recorded for %(num)d staff member.",
+                       "Day off recorded for %(num)d staff members.",
                        len(members)), "success")  # fmt: skip
+        if days:
+            flash(with_day_links(_("Visits are planned on %(days)s: re-optimize those days so "
+                                    "that the plans follow the change."),
+                                  days), "info")  # fmt: skip
     return redirect(url_for("staff.index"))
 
 
@@ -244,7 +292,7 @@ def rotate_feed(staff_id: int):  # type: ignore[no-untyped-def]
         member = s.get(Staff, staff_id)
         absences = list(s.exec(select(StaffAbsence).where(StaffAbsence.staff_id == staff_id)))
     response = render_template(
-        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, errors=[],
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, today=business_today(), errors=[],
         feed=subscribe_links(settings(), token, name),
     )  # fmt: skip
     return response, 200, {"Cache-Control": "no-store"}
