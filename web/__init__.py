@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from posventa.config import Settings
 from web.params import MAX_ID
+from web.sessions import BackgroundAwareSessions
 
 
 def _cookie_config(settings: Settings) -> dict[str, object]:
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         **_cookie_config(settings),
     )
+    app.session_interface = BackgroundAwareSessions()
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         products,
         sales,
         staff,
+        surveys,
         visits,
     )
     from web.blueprints import sms as sms_blueprints
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     app.register_blueprint(products.bp)
     app.register_blueprint(customers.bp)
+    app.register_blueprint(surveys.bp)
     app.register_blueprint(mobile.bp)
     app.register_blueprint(sms_blueprints.bp)
     app.register_blueprint(admin.bp)

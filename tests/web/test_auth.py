@@ -219,3 +219,22 @@ def test_logins_are_still_counted_while_redis_is_down(
     app = make_app(down, sqlite_engine)
     codes = _bad_logins([app], world.users["dispatcher"], 12)
     assert codes == [401] * 10 + [429, 429]  # counted in memory meanwhile, not refused
+
+
+def test_background_requests_never_write_the_session_back(client_for, world: World) -> None:
+    """The board's status poll and the customer picker answer without a session cookie: one
+    answered after a page took its flashed messages would put them back (shown twice)."""
+    from tests.web.factories import PLAN_DAY
+
+    client, token = client_for("dispatcher")
+    added = client.post(f"/staff/{world.staff['ana']}/absences",
+                        data={"csrf_token": token, "starts_on": PLAN_DAY.isoformat()})  # fmt: skip
+    assert "posventa_session=" in added.headers.get("Set-Cookie", "")  # holds the flash
+    for path in (f"/board/{PLAN_DAY}/status.json", "/sales/customers.json?q=Carmen"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.is_json, path
+        assert "Set-Cookie" not in response.headers, path
+    page = client.get(added.location)
+    assert page.get_data(as_text=True).count("Day off recorded.") == 1
+    assert "posventa_session=" in page.headers.get("Set-Cookie", "")  # pages refresh it
+    assert "Day off recorded." not in client.get(added.location).get_data(as_text=True)

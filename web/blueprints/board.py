@@ -47,6 +47,7 @@ from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id
 from web.plan_diff_text import diff_lines, unassigned_lines
+from web.sessions import leaves_session_alone
 
 bp = Blueprint("board", __name__)
 
@@ -102,6 +103,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/board/<day>/status.json")
+@leaves_session_alone
 @role_required(*DISPATCH)
 def status(day: str):  # type: ignore[no-untyped-def]
     plan_date = _parse_day(day)

@@ -51,6 +51,7 @@ from web.sale_start import (
     start_sale_workflow,
 )
 from web.sales_query import SalesFilter, sales_query
+from web.sessions import leaves_session_alone
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -168,6 +169,7 @@ CUSTOMER_MATCHES = 10
 
 
 @bp.get("/customers.json")
+@leaves_session_alone
 @role_required(*DISPATCH)
 def customer_matches():  # type: ignore[no-untyped-def]
     """Customers whose name, phone or address holds ``q`` (the sale form's customer picker)."""

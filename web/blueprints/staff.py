@@ -178,8 +178,8 @@ def detail(staff_id: int):  # type: ignore[no-untyped-def]
             )
         )
     return render_template(
-        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, today=business_today(),
-        errors=[], feed=None,
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS,
+        today=business_today(), errors=[], feed=None,
     )  # fmt: skip
 
 
@@ -292,7 +292,7 @@ def rotate_feed(staff_id: int):  # type: ignore[no-untyped-def]
         member = s.get(Staff, staff_id)
         absences = list(s.exec(select(StaffAbsence).where(StaffAbsence.staff_id == staff_id)))
     response = render_template(
-        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS, today=business_today(), errors=[],
-        feed=subscribe_links(settings(), token, name),
+        "staff/detail.html", member=member, absences=absences, weekdays=WEEKDAYS,
+        today=business_today(), errors=[], feed=subscribe_links(settings(), token, name),
     )  # fmt: skip
     return response, 200, {"Cache-Control": "no-store"}
