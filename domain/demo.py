@@ -538,9 +538,11 @@ def _seed_sale(
     if stage == "survey":
         sale.stage = SaleStage.SURVEY.value
         return
+    answered_on = min(today, install_day + timedelta(days=2 * product.training_sessions + 3))
     s.add(
         SurveyAnswer(
             sale_id=sale.id,
+            answered_at=_aware(answered_on, 19),
             score=rng.choice([4, 5, 5, 3, 5, 4]),
             comment=rng.choice(
                 [None, "Muy profesionales.", "Great service, thanks!", "Llegaron puntuales."]

@@ -334,7 +334,9 @@ class SurveyAnswer(SQLModel, table=True):
     sale_id: int = Field(foreign_key="sale.id", unique=True)
     score: int | None = Field(default=None)
     comment: str | None = Field(default=None, max_length=1000)
-    answered_at: datetime = _created()
+    answered_at: datetime = Field(  # the satisfaction report reads a period
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )
 
 
 class CalendarEntry(SQLModel, table=True):

@@ -24,6 +24,8 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/sales/import", office),
         (f"/sales/{w.sales[0]}", office),
         ("/visits/", office),
+        ("/surveys/", office),
+        ("/surveys/export.csv", office),
         ("/staff/", office),
         ("/staff/new", office),
         (f"/staff/{w.staff['ana']}", office),
@@ -47,6 +49,7 @@ def post_routes(w: World) -> list[str]:
         f"/visits/{w.visits[0]}/reply",
         "/staff/new",
         f"/staff/{w.staff['ana']}/absences",
+        f"/staff/{w.staff['ana']}/absences/1/withdraw",
         f"/staff/{w.staff['ana']}/feed",
         "/admin/tokens",
     ]
