@@ -336,20 +336,16 @@ def upcoming_visit_days(
     tzid: str,
     staff_id: int | None = None,
     customer_id: int | None = None,
-    until: date | None = None,
 ) -> list[date]:
-    """The days, from ``today`` (to ``until``) on in the business time zone ``tzid``, on which
-    open visits are planned for the staff member or at the customer's (days to re-optimize
-    after a change: a staff member away or gone, a customer's address corrected)."""
+    """The days, from ``today`` on in the business time zone ``tzid``, on which open visits
+    are planned for the staff member or at the customer's (days to re-optimize after a change:
+    a staff member away or gone, a customer's address corrected)."""
     tz = ZoneInfo(tzid)
     since = datetime.combine(today, time(0, 0), tz).astimezone(UTC)
     query = select(Visit.planned_start).where(
         col(Visit.planned_start) >= since,
         col(Visit.status).in_([v.value for v in SCHEDULED_VISIT_STATUSES]),
     )
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), time(0, 0), tz).astimezone(UTC)
-        query = query.where(col(Visit.planned_start) < end)
     if staff_id is not None:
         query = query.where(Visit.assigned_staff_id == staff_id)
     if customer_id is not None:

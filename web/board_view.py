@@ -189,18 +189,21 @@ def plans_for_day(session: Session, plan_date: date) -> list[DailyPlan]:
     )
 
 
-def days_with_plans(session: Session, first: date, last: date) -> list[date]:
-    """The days from ``first`` to ``last`` that have a plan still in use (draft or approved)."""
-    days = session.exec(
-        select(DailyPlan.plan_date)
-        .where(
-            col(DailyPlan.plan_date) >= first,
-            col(DailyPlan.plan_date) <= last,
-            DailyPlan.status != PlanStatus.SUPERSEDED.value,
-        )
-        .distinct()
+def days_with_plans(
+    session: Session, first: date, last: date, visits_for: int | None = None
+) -> list[date]:
+    """The days from ``first`` to ``last`` that have a plan still in use (draft or approved);
+    with ``visits_for``, only those whose plan gives that staff member visits."""
+    query = select(DailyPlan.plan_date).where(
+        col(DailyPlan.plan_date) >= first,
+        col(DailyPlan.plan_date) <= last,
+        DailyPlan.status != PlanStatus.SUPERSEDED.value,
     )
-    return sorted(days)
+    if visits_for is not None:
+        query = query.join(PlanStop, col(PlanStop.plan_id) == col(DailyPlan.id)).where(
+            PlanStop.staff_id == visits_for, PlanStop.kind == "visit"
+        )
+    return sorted(session.exec(query.distinct()))
 
 
 def choose_plan(plans: list[DailyPlan], plan_id: int | None) -> DailyPlan | None:

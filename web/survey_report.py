@@ -26,7 +26,7 @@ from domain.models import (
     VisitStatus,
 )
 
-DEFAULT_DAYS = 90
+DEFAULT_DAYS = 365  # a survey per sale: a year gives each installer enough answers
 SCORES = (1, 2, 3, 4, 5)
 UNHAPPY_AT_MOST = 2  # 1 and 2 of 5: someone should call the customer
 SATISFIED_FROM = 4

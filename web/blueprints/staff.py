@@ -195,7 +195,7 @@ def absence(staff_id: int):  # type: ignore[no-untyped-def]
         )
         with session_scope(engine()) as s:
             add_absence(s, data, actor=current_user.email)
-            days = _days_with_visits(s, data, staff_id)
+            days = _days_to_replan(s, data, staff_id)
     except ValidationError as exc:
         flash("; ".join(_errors(exc)), "error")
     except DomainError as exc:
@@ -209,13 +209,11 @@ def absence(staff_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("staff.detail", staff_id=staff_id))
 
 
-def _days_with_visits(s: Session, data: AbsenceIn, staff_id: int | None) -> list[date]:
-    """The days of an absence, from today on, with visits planned for the staff member (for
-    anyone when None): the days whose plans must change."""
+def _days_to_replan(s: Session, data: AbsenceIn, staff_id: int | None) -> list[date]:
+    """The days of an absence, from today on, whose plans (draft or approved) give the staff
+    member visits (anyone, when None): the plans that must change."""
     first = max(data.starts_on, business_today())
-    if data.ends_on < first:
-        return []
-    return upcoming_visit_days(s, first, settings().timezone, staff_id=staff_id, until=data.ends_on)
+    return days_with_plans(s, first, data.ends_on, visits_for=staff_id)
 
 
 @bp.post("/<int:staff_id>/absences/<int:absence_id>/withdraw")
@@ -239,8 +237,8 @@ def withdraw_absence(staff_id: int, absence_id: int):  # type: ignore[no-untyped
         else:
             flash(_("Day off ended: back at work from today."), "success")
         if days:
-            flash(with_day_links(_("They are available again on %(days)s, which already have "
-                                    "a plan: re-optimize those days to give them visits."),
+            flash(with_day_links(_("They are available again on days that already have a plan "
+                                    "(%(days)s): re-optimize them to give them visits."),
                                   days), "info")  # fmt: skip
     return redirect(url_for("staff.detail", staff_id=staff_id))
 
@@ -261,7 +259,7 @@ def absence_for_everyone():  # type: ignore[no-untyped-def]
                     reason=request.form.get("reason", ""),
                 )
                 add_absence(s, data, actor=current_user.email)
-            days = _days_with_visits(s, data, None) if members else []
+            days = _days_to_replan(s, data, None) if members else []
     except ValidationError as exc:
         flash("; ".join(_errors(exc)), "error")
     else:

@@ -33,7 +33,7 @@ def _filter() -> SurveyFilter:
     try:
         return SurveyFilter.from_args(request.args, today)
     except BadPeriod as exc:
-        flash(_("That period cannot be read (%(why)s): showing the last 90 days.", why=exc),
+        flash(_("That period cannot be read (%(why)s): showing the last 365 days.", why=exc),
               "error")  # fmt: skip
         return SurveyFilter.from_args(MultiDict(), today)
 
