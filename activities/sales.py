@@ -1,5 +1,5 @@
 """Activities of a sale's lifecycle: read the sale, request visits, record decisions on failed
-visits, move its stage, end it."""
+visits, move its stage, change its contract, end it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio import activity
 
 from activities.errors import bad_data_is_final
 from activities.types import (
+    ContractIn,
     EndSaleIn,
     EndSaleOut,
     FailedVisitDecisionIn,
@@ -104,6 +105,15 @@ class SaleActivities:
     def set_sale_stage(self, data: SaleStageIn) -> None:
         with session_scope(self.engine) as session:
             lifecycle.set_stage(session, data.sale_id, data.stage, data.actor)
+
+    @activity.defn(name="change_contract")
+    @bad_data_is_final
+    def change_contract(self, data: ContractIn) -> None:
+        with session_scope(self.engine) as session:
+            lifecycle.change_contract(
+                session, data.sale_id, data.contract_months,
+                date.fromisoformat(data.today), data.actor,
+            )  # fmt: skip
 
     @activity.defn(name="end_sale")
     @bad_data_is_final

@@ -69,6 +69,14 @@ class SaleStageIn:
 
 
 @dataclass
+class ContractIn:
+    sale_id: int
+    contract_months: int
+    today: str  # ISO date: the workflow's day (a contract may not end before it)
+    actor: str = "workflow"
+
+
+@dataclass
 class EndSaleIn:
     sale_id: int
     status: str  # completed, cancelled, returned

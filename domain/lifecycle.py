@@ -75,6 +75,20 @@ def lifecycle_end(sold_on: date, contract_months: int, warranty_months: int) -> 
     return max(ends)
 
 
+MAX_CONTRACT_MONTHS = 240  # as SaleIn and ProductIn accept
+
+
+def contract_change_problem(sold_on: date, contract_months: int, today: date) -> str:
+    """Why a sale's contract cannot become ``contract_months`` long ("" when it can): a
+    renewal or a correction may not end the contract before ``today`` (that is a cancellation)."""
+    if not 0 <= contract_months <= MAX_CONTRACT_MONTHS:
+        return f"a contract is 0 to {MAX_CONTRACT_MONTHS} months long"
+    if contract_months and contract_end(sold_on, contract_months) < today:
+        end = contract_end(sold_on, contract_months).isoformat()
+        return f"a {contract_months}-month contract ended on {end}; cancel the sale instead"
+    return ""
+
+
 def next_working_day(day: date, working_days: tuple[int, ...] = (0, 1, 2, 3, 4)) -> date:
     """The first working day strictly after ``day`` (weekday numbers, Monday = 0)."""
     candidate = day + timedelta(days=1)
@@ -199,6 +213,26 @@ def set_stage(session: Session, sale_id: int, stage: str, actor: str) -> Sale:
         sale.stage = stage
         session.add(sale)
         audit.record(session, actor, "sale.stage", "sale", sale_id, stage=stage, previous=previous)
+    return sale
+
+
+def change_contract(
+    session: Session, sale_id: int, contract_months: int, today: date, actor: str
+) -> Sale:
+    """Set an active sale's maintenance contract length (a renewal, an extension or a
+    correction; audited). Its lifecycle workflow must be told (it plans the rounds)."""
+    sale = session.get(Sale, sale_id)
+    if sale is None:
+        raise NotFound(f"unknown sale {sale_id}")
+    if sale.status != SaleStatus.ACTIVE:
+        raise DomainError(f"sale {sale_id} is {sale.status}; its contract cannot change")
+    if problem := contract_change_problem(sale.sold_on, contract_months, today):
+        raise DomainError(problem)
+    if sale.contract_months != contract_months:
+        audit.record(session, actor, "sale.contract", "sale", sale_id,
+                     contract_months=[sale.contract_months, contract_months])  # fmt: skip
+        sale.contract_months = contract_months
+        session.add(sale)
     return sale
 
 

@@ -150,6 +150,7 @@ def openapi_document() -> dict[str, Any]:
     from web.blueprints.api import (
         ApproveIn,
         CancelIn,
+        ContractIn,
         FailedVisitDecisionIn,
         FaultIn,
         OptimizeIn,
@@ -174,6 +175,7 @@ def openapi_document() -> dict[str, Any]:
     new_sale = _schema(NewSale, components)
     fault = _schema(FaultIn, components)
     cancel = _schema(CancelIn, components)
+    contract = _schema(ContractIn, components)
     decision = _schema(FailedVisitDecisionIn, components)
     optimize = _schema(OptimizeIn, components)
     approve = _schema(ApproveIn, components)
@@ -275,6 +277,32 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": body(cancel),
                 "responses": {
                     "202": _json({"type": "object"}, "Cancellation accepted"),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
+                },
+            }
+        },
+        "/sales/{sale_id}/contract": {
+            "post": {
+                "operationId": "changeContract",
+                "summary": "Renew, extend or correct the maintenance contract: its new length in "
+                "months from the sale day (it may not end before today); the lifecycle plans "
+                "the maintenance rounds of the new contract",
+                "parameters": [path_id("sale_id")],
+                "requestBody": body(contract),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "sale_id": {"type": "integer"},
+                                "contract_months": {"type": "integer"},
+                                "maintenance_rounds": {"type": "integer"},
+                                "ends_on": {"type": "string", "format": "date"},
+                            },
+                        },
+                        "The contract as it now stands",
+                    ),
                     **common,
                     **_errors(400, 404, 409, 415, 422, 503),
                 },

@@ -220,6 +220,16 @@ class WorkflowGateway:
             update_id=f"cancel-{sale_id}",
         )
 
+    def change_contract(
+        self, sale_id: int, data: c.ChangeContractInput
+    ) -> c.ChangeContractResult:
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.CHANGE_CONTRACT_UPDATE,
+            data,
+            c.ChangeContractResult,
+        )
+
     def decide_failed_visit(
         self, sale_id: int, data: c.FailedVisitDecisionInput
     ) -> c.FailedVisitDecisionResult:

@@ -35,6 +35,7 @@ PLANNING_WORKFLOW = "DailyPlanning"
 # Message names (signals, updates, queries).
 REPORT_FAULT_UPDATE = "report_fault"
 CANCEL_SALE_UPDATE = "cancel_sale"
+CHANGE_CONTRACT_UPDATE = "change_contract"
 SURVEY_ANSWER_UPDATE = "survey_answer"
 CUSTOMER_REPLY_UPDATE = "customer_reply"
 VISIT_OUTCOME_UPDATE = "report_outcome"
@@ -70,6 +71,21 @@ class CancelSaleInput:
     reason: str
     kind: str = "cancelled"  # "cancelled" or "returned"
     requested_by: str = "dispatcher"
+
+
+@dataclass
+class ChangeContractInput:
+    """A renewal, extension or correction of the maintenance contract's length."""
+
+    contract_months: int
+    requested_by: str = "dispatcher"
+
+
+@dataclass
+class ChangeContractResult:
+    contract_months: int
+    maintenance_rounds: int  # in the whole contract (those done included)
+    ends_on: str  # ISO date: the lifecycle's last day (contract or warranty, the later)
 
 
 @dataclass

@@ -13,6 +13,7 @@ new, carrying a small :class:`SaleCarry`, so a contract of many years never grow
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.messaging import SmsActivities
     from activities.sales import SaleActivities
     from activities.types import (
+        ContractIn,
         EndSaleIn,
         FailedVisitDecisionIn,
         RequestVisitIn,
@@ -48,6 +50,8 @@ SURVEY_COMMENT_WAIT = timedelta(days=2)
 REPAIR_DUE_DAYS = 3
 # Versioning: histories recorded before failed visits waited for a decision replay without it.
 FAILED_VISIT_PATCH = "failed-visit-decision"
+# Histories recorded before contracts could change slept until each maintenance round unwoken.
+CONTRACT_CHANGE_PATCH = "contract-change"
 
 
 @dataclass
@@ -85,6 +89,7 @@ class SaleLifecycle:
         self.visits_started = 0
         self.failed: dict[int, str] = {}  # failed visits awaiting the dispatcher: id -> kind
         self.decisions: dict[int, c.FailedVisitDecisionInput] = {}
+        self.contract_changes = 0  # grows with every change of the contract's length
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -155,11 +160,14 @@ class SaleLifecycle:
                 await self._set_stage("survey")
                 await self._run_survey()
             carry.survey_done = True
-        await self._maintenance()
-        end = lifecycle.lifecycle_end(
-            date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
-        )
-        await self._wait_for_the_end(end + timedelta(days=1))
+        while True:  # a contract renewed (or shortened) while waiting: plan its rounds again
+            await self._maintenance()
+            o = self.outline
+            end = lifecycle.lifecycle_end(
+                date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
+            )
+            if not await self._wait_for_the_end(end + timedelta(days=1)):
+                break
         await workflow.execute_activity_method(
             SaleActivities.end_sale,
             EndSaleIn(self.sale_id, "completed", "contract and warranty over", self._actor()),
@@ -170,20 +178,32 @@ class SaleLifecycle:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return c.SaleLifecycleResult(self.sale_id, "completed", self.visits_started)
 
+    def _rounds(self) -> int:
+        """Maintenance rounds in the whole contract, as it stands now."""
+        o = self.outline
+        assert o is not None
+        return lifecycle.maintenance_rounds(
+            date.fromisoformat(o.sold_on), o.maintenance_interval_days, o.contract_months
+        )
+
     async def _maintenance(self) -> None:
         o = self.outline
         assert o is not None
         sold_on = date.fromisoformat(o.sold_on)
-        rounds = lifecycle.maintenance_rounds(
-            sold_on, o.maintenance_interval_days, o.contract_months
-        )
         carry = self.carry
-        while carry.next_maintenance_round <= rounds:
+        while carry.next_maintenance_round <= self._rounds():
             assert o.maintenance_interval_days
             await self._set_stage("maintenance")
             number = carry.next_maintenance_round
             due = lifecycle.maintenance_due(sold_on, o.maintenance_interval_days, number)
-            await self._sleep_until(due - MAINTENANCE_LEAD)
+            if workflow.patched(CONTRACT_CHANGE_PATCH):
+                seen, delay = self.contract_changes, _until(due - MAINTENANCE_LEAD)
+                if delay > timedelta(0) and await _wait(
+                    lambda seen=seen: self.contract_changes != seen, delay
+                ):
+                    continue  # a shorter contract may have dropped this round
+            else:
+                await self._sleep_until(due - MAINTENANCE_LEAD)
             earliest = max(self._today(), due - timedelta(days=7))
             await self._visit_until_done(
                 "maintenance",
@@ -194,7 +214,7 @@ class SaleLifecycle:
                 due=max(earliest, due + timedelta(days=14)),
             )
             carry.next_maintenance_round = number + 1
-            if carry.next_maintenance_round <= rounds:
+            if carry.next_maintenance_round <= self._rounds():
                 await self._continue_as_new()
         if workflow.info().is_continue_as_new_suggested():
             await self._continue_as_new()
@@ -436,6 +456,51 @@ class SaleLifecycle:
         except ChildWorkflowError:
             workflow.logger.warning("repair visit %s ended without completion", visit_id)
 
+    # -- contract -----------------------------------------------------------------------------
+
+    @workflow.update(name=c.CHANGE_CONTRACT_UPDATE)
+    async def change_contract(self, data: c.ChangeContractInput) -> c.ChangeContractResult:
+        await workflow.wait_condition(lambda: self.outline is not None)
+        if problem := self._contract_problem(data):  # sent before the sale was read
+            raise ApplicationError(problem, non_retryable=True)
+        o = self.outline
+        assert o is not None
+        await workflow.execute_activity_method(
+            SaleActivities.change_contract,
+            ContractIn(
+                sale_id=self.sale_id,
+                contract_months=data.contract_months,
+                today=self._today().isoformat(),
+                actor=data.requested_by.strip() or self._actor(),
+            ),
+            **options.DB,
+        )
+        self.outline = o = dataclasses.replace(o, contract_months=data.contract_months)
+        self.contract_changes += 1
+        end = lifecycle.lifecycle_end(
+            date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
+        )
+        return c.ChangeContractResult(
+            contract_months=o.contract_months, maintenance_rounds=self._rounds(),
+            ends_on=end.isoformat(),
+        )  # fmt: skip
+
+    @change_contract.validator
+    def validate_contract(self, data: c.ChangeContractInput) -> None:
+        if self.cancel is not None or self.status != "active":
+            raise ValueError("the sale has ended; its contract cannot change")
+        if problem := self._contract_problem(data):
+            raise ValueError(problem)
+
+    def _contract_problem(self, data: c.ChangeContractInput) -> str:
+        """Why the contract cannot change so ("" when it can, or before the sale is read)."""
+        o = self.outline
+        if o is None:
+            return lifecycle.contract_change_problem(date.min, data.contract_months, date.min)
+        return lifecycle.contract_change_problem(
+            date.fromisoformat(o.sold_on), data.contract_months, self._today()
+        )
+
     # -- cancellation -------------------------------------------------------------------------
 
     @workflow.update(name=c.CANCEL_SALE_UPDATE)
@@ -528,14 +593,23 @@ class SaleLifecycle:
                 **options.DB,
             )
 
-    async def _wait_for_the_end(self, day: date) -> None:
-        """Until ``day`` only repairs can happen; a long wait with many repairs starts afresh."""
+    async def _wait_for_the_end(self, day: date) -> bool:
+        """Until ``day`` only repairs can happen; a long wait with many repairs starts afresh.
+        True when the contract changed meanwhile (the caller plans again)."""
         wake = datetime.combine(day, datetime.min.time(), workflow.now().tzinfo)
+        seen = self.contract_changes
+
+        def woken() -> bool:
+            return self.contract_changes != seen or workflow.info().is_continue_as_new_suggested()
+
         while (remaining := wake - workflow.now()) > timedelta(0):
-            if not await _wait(workflow.info().is_continue_as_new_suggested, remaining):
+            if not await _wait(woken, remaining):
                 break
+            if self.contract_changes != seen:
+                return True
             await self._continue_as_new()
         await workflow.wait_condition(lambda: not self.repairs and not self.children)
+        return False
 
     async def _sleep_until(self, day: date) -> None:
         wake = datetime.combine(day, datetime.min.time(), workflow.now().tzinfo)
@@ -565,6 +639,11 @@ def _fault_ref(raw: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", raw):
         return raw
     return "h" + hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def _until(day: date) -> timedelta:
+    """How long from now until ``day`` starts (negative once it has)."""
+    return datetime.combine(day, datetime.min.time(), workflow.now().tzinfo) - workflow.now()
 
 
 async def _wait(condition: object, timeout: timedelta) -> bool:

@@ -48,6 +48,7 @@ def activities_for(engine: Engine, settings: Settings, messenger: Any = None) ->
         sales.request_visit,
         sales.set_sale_stage,
         sales.end_sale,
+        sales.change_contract,
         sales.record_survey,
         sales.record_failed_visit_decision,
         visits.set_visit_status,

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from domain.db import session_scope
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from domain.models import (
     AuditEntry,
     Customer,
@@ -167,3 +167,36 @@ def test_a_day_off_is_taken_back_ended_early_or_kept_once_past(engine: Engine) -
         ("staff.absence_remove", "2026-12-09"),
         ("staff.absence_remove", "2026-12-24"),
     ]
+
+
+def test_a_contract_is_renewed_or_corrected_but_never_ended_in_the_past(engine: Engine) -> None:
+    from domain.lifecycle import change_contract
+    from domain.models import Sale
+
+    with session_scope(engine) as s:
+        create_product(s, OVEN)
+        lucia = create_customer(s, LUCIA).id
+        sale = register_sale(
+            s, SaleIn(customer_id=lucia, product_sku="OVEN-1", sold_on=date(2026, 1, 15),
+                      contract_months=12)  # type: ignore[arg-type]
+        ).id  # fmt: skip
+    today = date(2026, 12, 7)
+    with session_scope(engine) as s:
+        change_contract(s, sale, 36, today, "ana@x.es")  # renewed for two more years
+        change_contract(s, sale, 36, today, "ana@x.es")  # the same again: nothing to record
+    for months, problem in ((241, "0 to 240 months"), (10, "ended on 2026-11-14")):
+        with pytest.raises(DomainError, match=problem), session_scope(engine) as s:
+            change_contract(s, sale, months, today, "ana@x.es")
+    with session_scope(engine) as s:
+        stored = s.get(Sale, sale)
+        assert stored is not None
+        stored.status = "cancelled"
+    with pytest.raises(DomainError, match="cancelled"), session_scope(engine) as s:
+        change_contract(s, sale, 48, today, "ana@x.es")
+    with Session(engine) as s:
+        stored = s.get(Sale, sale)
+        assert stored is not None and stored.contract_months == 36
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "sale.contract")).all()
+    assert [(a.actor, a.details) for a in audit] == [("ana@x.es", {"contract_months": [12, 36]})]
+    with pytest.raises(NotFound), session_scope(engine) as s:
+        change_contract(s, 999, 12, today, "ana@x.es")

@@ -23,6 +23,7 @@ from posventa.config import Settings
 from tests.conftest import venv_binary
 from tests.web.conftest import login, make_app
 from tests.web.factories import PLAN_DAY, World, at, make_world
+from tests.web.test_api import token_for
 from tests.workflows.support import (
     planned_at,
     running_worker,
@@ -421,5 +422,59 @@ def test_a_report_sent_again_while_the_first_is_carried_out_counts_once(
                 post_outcome, office, office_csrf, visit_id, "done", "", "9 h"
             )
             assert r.status_code == 400
+
+    asyncio.run(scenario())
+
+
+def test_dispatcher_renews_a_contract_from_the_sale_page(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    engine = sqlite_engine
+    world = make_world(engine, with_plan=False)
+
+    async def scenario() -> None:
+        async with live_posventa(settings, engine) as (_env, _cfg, app):
+            client = app.test_client()
+            csrf = await asyncio.to_thread(login, client, world.users["dispatcher"])
+            body = {"csrf_token": csrf, "product_sku": "BOIL-1", "sold_on": "2026-06-01",
+                    "customer_id": str(world.customers[0])}  # fmt: skip
+            r = await asyncio.to_thread(client.post, "/sales/new", data=body)
+            sale_page = r.location
+            registered = await asyncio.to_thread(lambda: client.get(sale_page).get_data(True))
+            assert "its after-sales lifecycle has started" in registered
+
+            def change(months: str) -> list[str]:
+                r = client.post(f"{sale_page}/contract",
+                                data={"csrf_token": csrf, "contract_months": months})  # fmt: skip
+                return flashes(client.get(r.location).get_data(True))
+
+            assert await asyncio.to_thread(change, "36") == [
+                "Contract changed to 36 months: 0 maintenance visits in all; the after-sales "
+                "service runs until 2029-05-31."
+            ]
+            for bad in ("abc", "241", "-3"):
+                assert await asyncio.to_thread(change, bad) == [
+                    "The contract is a whole number of months, 0 to 240."
+                ]
+            page = await asyncio.to_thread(lambda: client.get(sale_page).get_data(True))
+            assert "36-month maintenance contract (until 2029-05-31)" in page
+            sale_id = int(sale_page.rsplit("/", 1)[1])
+            headers = {"Authorization": f"Bearer {token_for(engine, world.users['admin'])}"}
+
+            def api(body: object) -> tuple[int, dict]:
+                r = app.test_client().post(f"/api/v1/sales/{sale_id}/contract", json=body,
+                                           headers=headers)  # fmt: skip
+                return r.status_code, r.get_json()
+
+            assert await asyncio.to_thread(api, {"contract_months": 48}) == (200, {
+                "sale_id": sale_id, "contract_months": 48, "maintenance_rounds": 0,
+                "ends_on": "2030-05-31",
+            })  # fmt: skip
+            assert (await asyncio.to_thread(api, {"contract_months": "60"}))[0] == 422
+            status, body = await asyncio.to_thread(api, {"contract_months": 1})
+            assert status == 409 and "cancel the sale instead" in body["error"]
+        with Session(engine) as s:
+            sale = s.get(Sale, sale_id)
+            assert sale is not None and sale.contract_months == 48
 
     asyncio.run(scenario())

@@ -186,11 +186,29 @@ async def failed_visit(env: WorkflowEnvironment, engine: Engine, settings: Setti
     await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-failed-visit")
 
 
+async def contract_change(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
+    """A 12-month contract renewed to 24 months after its first maintenance round, while the
+    lifecycle sleeps until the second."""
+    from tests.workflows.test_sale_contract import drive_until, maintenance_done
+
+    now = await env.get_current_time()
+    ids = make_company(engine, sold_on=now.date(), installation=False, trainings=0,
+                       interval_days=180, contract_months=12, sku="E")  # fmt: skip
+    await start_sale(env.client, settings, ids["sale"])
+    driver = Driver(env, engine, ids["staff"], answer_survey=False)
+    await drive_until(driver, ids["sale"], lambda: maintenance_done(engine, ids["sale"]) == 1)
+    sale = env.client.get_workflow_handle(c.sale_workflow_id(ids["sale"]))
+    await sale.execute_update(c.CHANGE_CONTRACT_UPDATE, c.ChangeContractInput(24, "ana@x.es"))
+    await driver.run(ids["sale"])
+    await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-contract")
+
+
 SCENARIOS = {
     "full_sale": full_sale,
     "visit_conversation": visit_conversation,
     "planning_day": planning_day,
     "failed_visit": failed_visit,
+    "contract_change": contract_change,
 }
 
 

@@ -35,6 +35,7 @@ def test_every_workflow_has_recorded_histories() -> None:
         "sale-failed-visit",
         "visit-conversation",
         "planning-day",
+        "sale-contract",
     } <= names
     assert any(p.name.startswith("sale-full-run2") for p in HISTORIES)  # a continued-as-new run
 

@@ -7,6 +7,7 @@ pydantic schemas before anything is written; a refused request writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from domain.db import session_scope
 from domain.errors import Conflict, DomainError, NotFound
 from domain.geocoding import GeocoderUnavailable, GeocodingError
+from domain.lifecycle import MAX_CONTRACT_MONTHS
 from domain.models import DailyPlan, Product, Sale, SaleStage, Staff, Visit, VisitStatus
 from domain.schemas import ProductIn
 from domain.services import create_product, update_product
@@ -70,6 +72,11 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(min_length=1, max_length=400)
     kind: str = Field(default="cancelled", pattern="^(cancelled|returned)$")
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_months: int = Field(ge=0, le=MAX_CONTRACT_MONTHS, strict=True)
 
 
 class FailedVisitDecisionIn(BaseModel):
@@ -314,6 +321,25 @@ def cancel_sale(sale_id: int):  # type: ignore[no-untyped-def]
     except gateway_errors() as exc:
         return _workflow_failure(exc)
     return jsonify({"sale_id": sale_id, "status": data.kind}), 202
+
+
+@bp.post("/sales/<int:sale_id>/contract")
+def change_contract(sale_id: int):  # type: ignore[no-untyped-def]
+    """Renew, extend or correct the maintenance contract (its new length from the sale day)."""
+    from workflows.contracts import ChangeContractInput
+
+    _require(*DISPATCH)
+    data = ContractIn.model_validate(_json_body())
+    with Session(engine()) as s:
+        _sale(s, sale_id)
+    try:
+        result = workflows().change_contract(
+            sale_id,
+            ChangeContractInput(contract_months=data.contract_months, requested_by=_user().email),
+        )
+    except gateway_errors() as exc:
+        return _workflow_failure(exc)
+    return jsonify({"sale_id": sale_id, **dataclasses.asdict(result)})
 
 
 @bp.post("/sales/<int:sale_id>/visits/<int:visit_id>/decision")

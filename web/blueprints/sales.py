@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import secure_filename
 
+from domain import lifecycle
 from domain.csv_import import OPTIONAL, REQUIRED, CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
 from domain.errors import DomainError
@@ -323,6 +324,9 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         visits = list(s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(col(Visit.id))))
         staff = {m.id: m.name for m in s.exec(select(Staff))}
         survey = s.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale_id)).first()
+    contract_ends = None
+    if sale.contract_months:
+        contract_ends = lifecycle.contract_end(sale.sold_on, sale.contract_months)
     return render_template(
         "sales/detail.html",
         sale=sale,
@@ -331,7 +335,40 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         visits=visits,
         staff=staff,
         survey=survey,
+        contract_ends=contract_ends,
+        max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
+
+
+@bp.post("/<int:sale_id>/contract")
+@role_required(*DISPATCH)
+def contract(sale_id: int):  # type: ignore[no-untyped-def]
+    """Renew, extend or correct the maintenance contract: the lifecycle plans its rounds again."""
+    from workflows.contracts import ChangeContractInput
+
+    with Session(engine()) as s:
+        if s.get(Sale, sale_id) is None:
+            abort(404)
+    raw = (request.form.get("contract_months") or "").strip()
+    months = int(raw) if raw.isdigit() and len(raw) <= 4 else -1
+    if not 0 <= months <= lifecycle.MAX_CONTRACT_MONTHS:
+        flash(_("The contract is a whole number of months, 0 to %(max)d.",
+                max=lifecycle.MAX_CONTRACT_MONTHS), "error")  # fmt: skip
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    try:
+        result = workflows().change_contract(
+            sale_id, ChangeContractInput(contract_months=months, requested_by=current_user.email)
+        )
+    except gateway_errors() as exc:
+        flash_workflow_error(exc)
+    else:
+        flash(ngettext("Contract changed to %(months)d months: %(num)d maintenance visit in all; "
+                       "the after-sales service runs until %(end)s.",
+                       "Contract changed to %(months)d months: %(num)d maintenance visits in all; "
+                       "the after-sales service runs until %(end)s.",
+                       result.maintenance_rounds, months=result.contract_months,
+                       end=result.ends_on), "success")  # fmt: skip
+    return redirect(url_for("sales.detail", sale_id=sale_id))
 
 
 @bp.post("/<int:sale_id>/cancel")
