@@ -220,9 +220,7 @@ class WorkflowGateway:
             update_id=f"cancel-{sale_id}",
         )
 
-    def change_contract(
-        self, sale_id: int, data: c.ChangeContractInput
-    ) -> c.ChangeContractResult:
+    def change_contract(self, sale_id: int, data: c.ChangeContractInput) -> c.ChangeContractResult:
         return self._update(
             c.sale_workflow_id(sale_id),
             c.CHANGE_CONTRACT_UPDATE,
