@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
@@ -328,6 +329,18 @@ def count_sales_awaiting_decision(session: Session) -> int:
             col(Visit.sale_id).in_(sales_awaiting_decision())
         )
     ).one()
+
+
+def overdue(today: date) -> Any:
+    """The condition of a visit still open after its due date (a repair or a maintenance round
+    running late, planned or not)."""
+    return (col(Visit.due_date) < today) & col(Visit.status).in_(
+        [s.value for s in OPEN_VISIT_STATUSES]
+    )
+
+
+def count_overdue_visits(session: Session, today: date) -> int:
+    return session.exec(select(func.count()).select_from(Visit).where(overdue(today))).one()
 
 
 def upcoming_visit_days(

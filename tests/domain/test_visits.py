@@ -14,6 +14,7 @@ from domain.models import AuditEntry, VisitKind
 from domain.schemas import VisitIn
 from domain.services import request_visit
 from domain.visits import (
+    count_overdue_visits,
     count_sales_awaiting_decision,
     decisions_waiting_since,
     get_visit,
@@ -70,3 +71,16 @@ def test_a_decision_clears_the_phone_call_once_and_keeps_the_visit_failed(
         assert count_sales_awaiting_decision(s) == 0
     [details] = _decisions(engine)
     assert details["decision"] == "retry" and len(details["note"]) == 400
+
+
+def test_a_visit_is_overdue_from_the_day_after_its_due_date_until_it_closes(
+    engine: Engine,
+) -> None:
+    visit_id = _visit(engine)
+    with session_scope(engine) as s:
+        get_visit(s, visit_id).due_date = date(2026, 12, 5)
+    with session_scope(engine) as s:
+        assert [count_overdue_visits(s, date(2026, 12, d)) for d in (5, 6)] == [0, 1]
+        set_status(s, visit_id, "completed", actor="ana")
+    with session_scope(engine) as s:
+        assert count_overdue_visits(s, date(2026, 12, 6)) == 0

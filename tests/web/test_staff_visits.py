@@ -110,6 +110,36 @@ def test_visits_list_filters(client_for, world: World, sqlite_engine: Engine) ->
     assert "Carmen Ruiz" in by_staff and "David Soler" not in by_staff
 
 
+def test_visits_past_their_due_date_are_listed_most_late_first_and_counted_on_the_board(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from tests.web.factories import PLAN_DAY, TZ
+
+    today = datetime.now(TZ).date()
+    carmen, david, eva = world.visits
+    with session_scope(sqlite_engine) as s:
+        for visit_id, due, status in (
+            (carmen, today - timedelta(days=1), "planned"),  # late by a day
+            (david, today - timedelta(days=5), "completed"),  # done: not late any more
+            (eva, today - timedelta(days=3), "requested"),  # late by three days
+        ):
+            v = s.get(Visit, visit_id)
+            assert v is not None
+            v.due_date, v.status = due, status
+    client, _ = client_for("dispatcher")
+    page = client.get("/visits/?overdue=1").get_data(as_text=True)
+    assert re.findall(r"<tr><td>(\d+)</td>", page) == [str(eva), str(carmen)]
+    assert page.count('class="tag failed overdue"') == 2
+    board = client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
+    assert "2 visits are past their due date." in board
+    with session_scope(sqlite_engine) as s:
+        for visit_id in (carmen, eva):
+            v = s.get(Visit, visit_id)
+            assert v is not None
+            v.due_date = today  # due today: not late yet
+    assert 'id="overdue"' not in client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
+
+
 def flashes(html: str) -> list[str]:
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 

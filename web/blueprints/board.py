@@ -32,7 +32,7 @@ from domain import audit
 from domain.db import session_scope
 from domain.errors import DomainError
 from domain.models import DailyPlan, Staff, Visit
-from domain.visits import count_sales_awaiting_decision
+from domain.visits import count_overdue_visits, count_sales_awaiting_decision
 from web.auth import current_user, role_required
 from web.board_view import (
     approved_plan,
@@ -90,12 +90,14 @@ def day(day: str):  # type: ignore[no-untyped-def]
             s, plan_date, settings().timezone, plan_id, tile_url=settings().map_tile_url
         )
         decisions = count_sales_awaiting_decision(s)
+        late = count_overdue_visits(s, business_today())
     if plan_id is not None and board_data.plan is None:
         abort(404)
     return render_template(
         "board/board.html",
         board=board_data,
         decisions=decisions,
+        overdue=late,
         day=plan_date.isoformat(),
         prev_day=(plan_date - timedelta(days=1)).isoformat(),
         next_day=(plan_date + timedelta(days=1)).isoformat(),

@@ -8,9 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlmodel import Session, col, func, select
 
-from domain.models import Customer, Sale, Staff, Visit, VisitKind, VisitStatus
+from domain.models import OPEN_VISIT_STATUSES, Customer, Sale, Staff, Visit, VisitKind, VisitStatus
+from domain.visits import overdue
 from web.auth import role_required
-from web.extensions import engine, workflows
+from web.extensions import business_today, engine, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.params import db_id, page_number
 
@@ -27,6 +28,7 @@ def index():  # type: ignore[no-untyped-def]
     kind = request.args.get("kind") or None
     staff_id = request.args.get("staff_id", type=db_id)
     call = request.args.get("call") == "1"
+    late = request.args.get("overdue") == "1"  # open after their due date, most overdue first
     day_raw = request.args.get("day") or ""
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
     query = (
@@ -44,6 +46,9 @@ def index():  # type: ignore[no-untyped-def]
         conds.append(Visit.assigned_staff_id == staff_id)
     if call:
         conds.append(col(Visit.needs_phone_call).is_(True))
+    today = business_today()
+    if late:
+        conds.append(overdue(today))
     try:
         day = date.fromisoformat(day_raw) if day_raw else None
     except ValueError:
@@ -54,11 +59,10 @@ def index():  # type: ignore[no-untyped-def]
     for cond in conds:
         query = query.where(cond)
         count = count.where(cond)
+    order = [col(Visit.due_date).asc(), col(Visit.id)] if late else [col(Visit.id).desc()]
     with Session(engine()) as s:
         total = s.exec(count).one()
-        rows = list(
-            s.exec(query.order_by(col(Visit.id).desc()).limit(PAGE).offset((page - 1) * PAGE))
-        )
+        rows = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
         staff = {m.id: m.name for m in s.exec(select(Staff).order_by(Staff.name))}
     return render_template(
         "visits/index.html",
@@ -72,8 +76,11 @@ def index():  # type: ignore[no-untyped-def]
             "kind": kind,
             "staff_id": staff_id,
             "call": call,
+            "overdue": late,
             "day": day_raw,
         },
+        today=today,
+        open_statuses=[v.value for v in OPEN_VISIT_STATUSES],
         statuses=[v.value for v in VisitStatus],
         kinds=[k.value for k in VisitKind],
     )
