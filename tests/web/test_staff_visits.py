@@ -538,3 +538,41 @@ def test_a_day_off_is_taken_back_or_ended_today_and_the_planned_days_named(
     assert ["staff.absence_end", "staff.absence_remove"] == [
         a for a in actions if a.startswith("staff.absence_")
     ]
+
+
+def test_phone_page_shows_what_was_done_before_at_each_stop(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """A technician arriving for a maintenance round sees the sale's latest closed visits and
+    their notes (newest first, three at most); other sales' visits are not shown."""
+    from domain.models import VisitKind
+    from domain.schemas import VisitIn
+    from domain.services import request_visit
+    from tests.web.factories import PLAN_DAY
+
+    ana, _ = client_for("technician")
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))
+    carmen, david = world.sales[0], world.sales[1]
+    with session_scope(sqlite_engine) as s:
+        for n, (sale, weeks_ago, status, note) in enumerate([
+            (carmen, 40, "completed", "Instalada en la cocina"),
+            (carmen, 30, "completed", "Cambiado el filtro"),
+            (carmen, 20, "failed", "Nadie en casa"),
+            (carmen, 10, "completed", "Presión baja: vigilar"),
+            (david, 5, "completed", "Otra venta"),
+        ]):  # fmt: skip
+            v = request_visit(s, VisitIn(
+                sale_id=sale, kind=VisitKind.MAINTENANCE, business_key=f"old-{n}",
+                duration_minutes=60, earliest_date=PLAN_DAY - timedelta(weeks=weeks_ago),
+            ))  # fmt: skip
+            v.status, v.outcome_note = status, note
+            v.planned_start = at(PLAN_DAY - timedelta(weeks=weeks_ago), 10)
+            v.assigned_staff_id = world.staff["ana"]
+    page = ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
+    history = re.search(r'<details class="history"><summary>([^<]*)</summary>(.*?)</details>',
+                        page, re.S)  # fmt: skip
+    assert history is not None and history.group(1) == "Latest 3 earlier visits"
+    notes = re.findall(r'<span class="muted">([^<]*)</span>', history.group(2))
+    assert notes == ["Presión baja: vigilar", "Nadie en casa", "Cambiado el filtro"]
+    assert "(failed)" in history.group(2) and "Ana Técnica" in history.group(2)
+    assert "Otra venta" not in page and "Instalada en la cocina" not in page

@@ -86,6 +86,30 @@ def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[
     )
 
 
+PAST_VISITS_SHOWN = 3
+
+
+def past_visits(s: Session, stops: list[tuple[Visit, Customer]]) -> dict[int, list[Visit]]:
+    """For each sale on the route, its latest closed visits (newest first): what was done and
+    noted there before (the filter changed last time, the fault reported)."""
+    sale_ids = {v.sale_id for v, _ in stops}
+    on_route = {v.id for v, _ in stops}
+    closed = s.exec(
+        select(Visit)
+        .where(
+            col(Visit.sale_id).in_(sale_ids),
+            col(Visit.status).in_([VisitStatus.COMPLETED.value, VisitStatus.FAILED.value]),
+        )
+        .order_by(col(Visit.planned_start).desc(), col(Visit.id).desc())
+    )
+    found: dict[int, list[Visit]] = {}
+    for visit in closed:
+        kept = found.setdefault(visit.sale_id, [])
+        if visit.id not in on_route and len(kept) < PAST_VISITS_SHOWN:
+            kept.append(visit)
+    return found
+
+
 @bp.get("/")
 @role_required()
 def today():  # type: ignore[no-untyped-def]
@@ -105,12 +129,15 @@ def today():  # type: ignore[no-untyped-def]
         if member is None:
             abort(404)
         stops = route_for(s, staff_id, day, tz)
+        history = past_visits(s, stops) if stops else {}
+        staff_names = {m.id: m.name for m in s.exec(select(Staff))} if history else {}
         plans = plans_for_day(s, day)
         next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
     draft, approved = awaits_approval(plans), approved_plan(plans) is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
+        history=history, staff_names=staff_names,
         next_day_with_visits=next_day_with_visits,
         draft_only=draft and not approved, draft_changes=draft and approved,
         prev_day=(day - timedelta(days=1)).isoformat(),
