@@ -544,3 +544,39 @@ def test_the_import_template_imports_as_it_is(
     before = sale_count(sqlite_engine)
     assert upload(client, token, text).status_code == 302
     assert sale_count(sqlite_engine) == before + 1
+
+
+def test_sale_page_shows_the_customers_sms_conversation(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """What the customer was sent and answered, newest first, undelivered ones marked; no
+    other customer's messages."""
+    from domain.models import SmsMessage
+
+    carmen, david = world.customers[0], world.customers[1]
+    with session_scope(sqlite_engine) as s:
+        for customer, direction, body, status, error in (
+            (carmen, "outbound", "Su visita: martes 9-11. Responda SI o NO", "delivered", None),
+            (carmen, "inbound", "SI", "received", None),
+            (david, "outbound", "Mensaje de David", "delivered", None),
+            (carmen, "outbound", "Recordatorio: mañana a las 9:00", "undelivered", "30003"),
+        ):  # fmt: skip
+            s.add(SmsMessage(direction=direction, customer_id=customer, body=body, status=status,
+                             error_code=error, to_number="+34612345670",
+                             from_number="+34600000000"))  # fmt: skip
+    client, _ = client_for("dispatcher")
+    page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+    thread = re.search(r'<table class="data" id="sms-thread">(.*?)</table>', page, re.S)
+    assert thread is not None
+    rows = re.findall(r'<tr class="sms-(\w+)"><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>',
+                      thread.group(1))  # fmt: skip
+    assert rows == [
+        ("outbound", "to the customer", "Recordatorio: mañana a las 9:00"),
+        ("inbound", "from the customer", "SI"),
+        ("outbound", "to the customer", "Su visita: martes 9-11. Responda SI o NO"),
+    ]
+    assert '<span class="tag failed">undelivered</span> <small class="muted">30003</small>' in (
+        thread.group(1)
+    )
+    quiet = client.get(f"/sales/{world.sales[2]}").get_data(as_text=True)
+    assert "No messages yet." in quiet

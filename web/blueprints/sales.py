@@ -32,6 +32,7 @@ from domain.models import (
     Product,
     Sale,
     SaleStage,
+    SmsMessage,
     Staff,
     SurveyAnswer,
     Visit,
@@ -58,6 +59,7 @@ bp = Blueprint("sales", __name__, url_prefix="/sales")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
+MESSAGES_SHOWN = 30  # the customer's latest SMS on a sale's page
 DECISIONS = {"retry": _l("requested again"), "close": _l("closed without a visit")}
 
 
@@ -324,6 +326,16 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         visits = list(s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(col(Visit.id))))
         staff = {m.id: m.name for m in s.exec(select(Staff))}
         survey = s.exec(select(SurveyAnswer).where(SurveyAnswer.sale_id == sale_id)).first()
+        # the customer's SMS conversation (one phone, all their sales): what they were told
+        # and what they answered, for the dispatcher on the phone with them
+        messages = list(
+            s.exec(
+                select(SmsMessage)
+                .where(SmsMessage.customer_id == sale.customer_id)
+                .order_by(col(SmsMessage.id).desc())
+                .limit(MESSAGES_SHOWN)
+            )
+        )
     contract_ends = None
     if sale.contract_months:
         contract_ends = lifecycle.contract_end(sale.sold_on, sale.contract_months)
@@ -336,6 +348,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         staff=staff,
         survey=survey,
         contract_ends=contract_ends,
+        messages=messages,
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
 
