@@ -8,6 +8,9 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
+from flask import Response
+from werkzeug.utils import secure_filename
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")  # a longitude west of Greenwich, say
 
@@ -29,3 +32,14 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow([spreadsheet_safe(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode()
+
+
+def csv_download(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Response:
+    """The rows as a CSV file the browser saves as ``filename``."""
+    return Response(
+        csv_bytes(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{secure_filename(filename)}"'},
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
@@ -20,7 +19,6 @@ from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
-from werkzeug.utils import secure_filename
 
 from domain import lifecycle
 from domain.csv_import import OPTIONAL, REQUIRED, CsvImportError, import_sales, parse_sales_csv
@@ -40,7 +38,7 @@ from domain.models import (
 from domain.schemas import CustomerIn, validation_messages
 from domain.visits import count_sales_awaiting_decision
 from web.auth import current_user, role_required
-from web.csv_export import csv_bytes
+from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
@@ -144,11 +142,7 @@ def export_csv():  # type: ignore[no-untyped-def]
             for sale, customer, product, *_ in s.exec(query)
         ]  # fmt: skip
     name = f"sales-{f.product_sku or 'all'}-{business_today().isoformat()}.csv"
-    return Response(
-        csv_bytes(EXPORT_COLUMNS, rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{secure_filename(name)}"'},
-    )
+    return csv_download(name, EXPORT_COLUMNS, rows)
 
 
 @bp.post("/start-pending")
@@ -307,11 +301,7 @@ def import_template():  # type: ignore[no-untyped-def]
         "contract_months": "", "external_ref": "ERP-0001",
     }  # fmt: skip
     columns = REQUIRED + OPTIONAL
-    return Response(
-        csv_bytes(columns, [[example[c] for c in columns]]),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="sales-import-template.csv"'},
-    )
+    return csv_download("sales-import-template.csv", columns, [[example[c] for c in columns]])
 
 
 @bp.get("/<int:sale_id>")

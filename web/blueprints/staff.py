@@ -128,9 +128,7 @@ def _form_page(member: Staff | None):  # type: ignore[no-untyped-def]
             if located:
                 flash(_("Address located: %(place)s", place=located), "info")
             if days:
-                flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize "
-                                        "those days so that the plans follow the change."),
-                                      days), "info")  # fmt: skip
+                _say_days_to_replan(days)
             return redirect(url_for("staff.detail", staff_id=saved_id))
         except GeocodingError as exc:
             errors = [_("The address could not be located (%(why)s): enter its latitude and "
@@ -203,10 +201,13 @@ def absence(staff_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("Day off recorded."), "success")
         if days:
-            flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize "
-                                    "those days so that the plans follow the change."),
-                                  days), "info")  # fmt: skip
+            _say_days_to_replan(days)
     return redirect(url_for("staff.detail", staff_id=staff_id))
+
+
+def _say_days_to_replan(days: list[date]) -> None:
+    flash(with_day_links(_("Visits are planned for them on %(days)s: re-optimize those days "
+                           "so that the plans follow the change."), days), "info")  # fmt: skip
 
 
 def _days_to_replan(s: Session, data: AbsenceIn, staff_id: int | None) -> list[date]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 from werkzeug.datastructures import MultiDict
 
 from domain.models import Product
 from web.auth import role_required
-from web.csv_export import csv_bytes
+from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings
 from web.params import page_number
 from web.survey_report import BadPeriod, SurveyFilter, answers_query, summarise
@@ -73,8 +73,4 @@ def export_csv():  # type: ignore[no-untyped-def]
             for answer, sale, customer, product, installer in s.exec(rows)
         ]  # fmt: skip
     name = f"surveys-{f.since.isoformat()}-{f.until.isoformat()}.csv"
-    return Response(
-        csv_bytes(EXPORT_COLUMNS, lines),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(name, EXPORT_COLUMNS, lines)
