@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 OPTED_OUT_REASON = "opted_out"
 NO_PHONE_REASON = "no_phone"
+OFFICE_TEMPLATE = "office_message"  # written by a dispatcher; not a conversation to answer
+OFFICE_TEXT_MAX = 480  # three SMS segments
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,22 @@ class Messenger:
                 template=template,
                 sale_id=sale.id,
             )
+        return self._send(draft, idempotency_key)
+
+    def send_text(
+        self, customer_id: int, text: str, idempotency_key: str, *, sale_id: int | None = None
+    ) -> SendOutcome:
+        """A message the office wrote (the technician is running late, a question), sent as
+        typed; an opted-out customer is not texted. A reply is read in the context of the last
+        automatic message, as before this one."""
+        body = text.strip()
+        if not body or len(body) > OFFICE_TEXT_MAX:
+            raise ValueError(f"a message is 1 to {OFFICE_TEXT_MAX} characters")
+        with Session(self.engine) as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                raise LookupError(f"unknown customer {customer_id}")
+            draft = _Draft(customer.id, customer.phone, body, OFFICE_TEMPLATE, sale_id=sale_id)
         return self._send(draft, idempotency_key)
 
     def send_reply(

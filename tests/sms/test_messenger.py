@@ -122,3 +122,20 @@ def test_transient_failure_is_resent_on_retry_without_a_second_row(engine, compa
     [row] = messages(engine)
     assert row.provider_sid == "SM" + "a" * 32 and row.from_number == "+34911000000"
     assert len(http.requests) == 5
+
+
+def test_an_office_message_goes_through_twilio_as_written(engine, company):
+    messenger, http = twilio_messenger(engine, [created()])
+    outcome = messenger.send_text(
+        company.customer_id, "  Llegaremos a las 10:30.  ", "office/1/a", sale_id=company.sale_id
+    )
+    [row] = messages(engine)
+    assert (row.id, row.template, row.body, row.sale_id) == (
+        outcome.message_id, "office_message", "Llegaremos a las 10:30.", company.sale_id
+    )  # fmt: skip
+    assert len(http.requests) == 1 and "Llegaremos" in str(http.requests[0])
+    for text in ("   ", "x" * 481):
+        with pytest.raises(ValueError, match="1 to 480 characters"):
+            messenger.send_text(company.customer_id, text, "office/1/b")
+    with pytest.raises(LookupError):
+        messenger.send_text(999, "Hola", "office/1/c")

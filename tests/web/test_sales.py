@@ -580,3 +580,46 @@ def test_sale_page_shows_the_customers_sms_conversation(
     )
     quiet = client.get(f"/sales/{world.sales[2]}").get_data(as_text=True)
     assert "No messages yet." in quiet
+
+
+def test_the_office_texts_a_customer_from_the_sale_page(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from domain.models import AuditEntry, SmsMessage
+
+    client, token = client_for("dispatcher")
+    sale = world.sales[0]
+    nonce = re.search(r'name="nonce" value="([0-9a-f]{32})"',
+                      client.get(f"/sales/{sale}").get_data(as_text=True))  # fmt: skip
+    assert nonce is not None
+    form = {"csrf_token": token, "nonce": nonce.group(1),
+            "text": "  El técnico llegará 30 minutos tarde.  "}  # fmt: skip
+
+    def send(**changes: str) -> list[str]:
+        r = client.post(f"/sales/{sale}/sms", data={**form, **changes})
+        page = client.get(r.location).get_data(as_text=True)
+        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+
+    assert send() == ["Message sent."]
+    assert send() == ["Message sent."]  # the same form again: still one message
+    assert send(text=" ") == ["Write the message (up to 480 characters)."]
+    assert client.post(f"/sales/{sale}/sms", data={**form, "nonce": "x"}).status_code == 400
+    with session_scope(sqlite_engine) as s:
+        customer = s.get(Customer, world.customers[0])
+        assert customer is not None
+        customer.sms_opt_out = True
+    assert send(nonce="b" * 32) == [
+        "Not sent: the customer has asked for no SMS (STOP). Call them."
+    ]
+    with Session(sqlite_engine) as s:
+        rows = s.exec(select(SmsMessage)).all()
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "customer.sms")).all()
+    assert [(m.direction, m.template, m.body, m.customer_id, m.sale_id) for m in rows] == [
+        ("outbound", "office_message", "El técnico llegará 30 minutos tarde.",
+         world.customers[0], sale)
+    ]  # fmt: skip
+    assert [(a.actor, a.entity_id) for a in audit] == [
+        ("dispatcher@example.com", world.customers[0])
+    ]  # once: the repeat was answered with the same message
+    page = client.get(f"/sales/{sale}").get_data(as_text=True)
+    assert "El técnico llegará 30 minutos tarde." in page

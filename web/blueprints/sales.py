@@ -3,6 +3,9 @@ decisions on failed visits."""
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +23,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
 
-from domain import lifecycle
+from domain import audit, lifecycle
 from domain.csv_import import OPTIONAL, REQUIRED, CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
 from domain.errors import DomainError
@@ -339,8 +342,56 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         survey=survey,
         contract_ends=contract_ends,
         messages=messages,
+        sms_nonce=uuid.uuid4().hex,
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
+
+
+@bp.post("/<int:sale_id>/sms")
+@role_required(*DISPATCH)
+def send_sms(sale_id: int):  # type: ignore[no-untyped-def]
+    """Text the sale's customer a message written here (the technician is running late)."""
+    from sms.errors import PermanentSmsError, TransientSmsError
+    from sms.messenger import OFFICE_TEXT_MAX, OPTED_OUT_REASON
+    from web.blueprints.sms import services
+
+    with Session(engine()) as s:
+        sale = s.get(Sale, sale_id)
+        if sale is None:
+            abort(404)
+        customer_id = sale.customer_id
+    text = (request.form.get("text") or "").strip()
+    nonce = request.form.get("nonce", "")
+    if not re.fullmatch(r"[0-9a-f]{32}", nonce):
+        abort(400)
+    if not text or len(text) > OFFICE_TEXT_MAX:
+        flash(_("Write the message (up to %(max)d characters).", max=OFFICE_TEXT_MAX), "error")
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    key = f"office/{sale_id}/{nonce}"  # the form's nonce: the same form sent twice is one SMS
+    with Session(engine()) as s:
+        earlier = s.exec(select(SmsMessage).where(SmsMessage.idempotency_key == key)).first()
+        # new, or stored but not handed over (the SMS service was down): this send counts
+        counts = earlier is None or (earlier.provider_sid is None and earlier.status == "queued")
+    try:
+        sent = services().messenger.send_text(customer_id, text, key, sale_id=sale_id)
+    except PermanentSmsError as exc:
+        flash(_("The message could not be delivered (%(code)s): call the customer.",
+                code=exc.code or "?"), "error")  # fmt: skip
+    except TransientSmsError:
+        flash(_("The SMS service is not answering; the message is not sent. Try again in a "
+                "moment."), "error")  # fmt: skip
+    else:
+        if sent.message_id is None:
+            flash(_("Not sent: the customer has asked for no SMS (STOP). Call them.")
+                  if sent.skipped_reason == OPTED_OUT_REASON
+                  else _("Not sent: the customer has no phone number."), "error")  # fmt: skip
+        else:
+            if counts:
+                with session_scope(engine()) as s:
+                    audit.record(s, current_user.email, "customer.sms", "customer", customer_id,
+                                 message_id=sent.message_id, sale_id=sale_id)  # fmt: skip
+            flash(_("Message sent."), "success")
+    return redirect(url_for("sales.detail", sale_id=sale_id) + "#sms-thread")
 
 
 @bp.post("/<int:sale_id>/contract")
