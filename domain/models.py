@@ -390,6 +390,9 @@ class ApiToken(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
+    # one record's history (a sale's page) and the log's newest-first pages
+    __table_args__ = (Index("ix_auditentry_entity_entity_id", "entity", "entity_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _created()
     actor: str = Field(max_length=200, description="user email, 'system' or 'workflow:<id>'")

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
-    from web import auth, health
+    from web import audit_view, auth, health
     from web.blueprints import (
         admin,
         api,
@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     init_limiter(app, settings)
     init_i18n(app)
+    app.jinja_env.filters["audit_action"] = audit_view.action_label
+    app.jinja_env.filters["audit_details"] = audit_view.details_text
     auth.init_auth(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(board.bp)

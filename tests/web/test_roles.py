@@ -32,6 +32,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         (f"/me/?staff={w.staff['bea']}&day={DAY}", {**office, "technician": 403}),
         (f"/me/?day={DAY}", {"admin": 302, "dispatcher": 302, "technician": 200}),
         ("/admin/tokens", {"admin": 200, "dispatcher": 403, "technician": 403}),
+        ("/admin/audit", {"admin": 200, "dispatcher": 403, "technician": 403}),
     ]
 
 

@@ -16,8 +16,8 @@ from domain.schemas import validation_messages
 from domain.users import UserIn, create_user, set_active, set_password, temporary_password
 from web.api_tokens import issue_api_token, revoke_api_token
 from web.auth import AccountUser, current_user, role_required
-from web.extensions import engine
-from web.params import db_id
+from web.extensions import engine, settings
+from web.params import db_id, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -145,3 +145,24 @@ def set_account_active(user_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     flash(_("Account reactivated.") if active else _("Account deactivated."), "success")
     return redirect(url_for("admin.users"))
+
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit_log():  # type: ignore[no-untyped-def]
+    """Who did what and when, newest first (filters: who, record, dates)."""
+    from web.audit_view import ENTITIES, AuditFilter, audit_query
+
+    f = AuditFilter.from_args(request.args)
+    page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
+    rows, count = audit_query(f, settings().timezone)
+    with Session(engine()) as s:
+        total = s.exec(count).one()
+        entries = list(s.exec(rows.limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)))
+    return render_template(
+        "admin/audit.html", entries=entries, f=f, entities=ENTITIES, page=page, total=total,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+    )  # fmt: skip

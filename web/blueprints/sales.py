@@ -40,6 +40,7 @@ from domain.models import (
 )
 from domain.schemas import CustomerIn, validation_messages
 from domain.visits import count_sales_awaiting_decision
+from web.audit_view import sale_history
 from web.auth import current_user, role_required
 from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings, workflows
@@ -329,6 +330,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
                 .limit(MESSAGES_SHOWN)
             )
         )
+        changes = sale_history(s, sale)
     contract_ends = None
     if sale.contract_months:
         contract_ends = lifecycle.contract_end(sale.sold_on, sale.contract_months)
@@ -342,6 +344,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         survey=survey,
         contract_ends=contract_ends,
         messages=messages,
+        changes=changes,
         sms_nonce=uuid.uuid4().hex,
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
