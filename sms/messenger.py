@@ -78,13 +78,16 @@ class Messenger:
         idempotency_key: str,
         slots: Sequence[datetime | str] | None = None,
         told_window: tuple[datetime, datetime] | None = None,
+        eta: datetime | None = None,
     ) -> SendOutcome:
-        """Text the visit's customer with a template from ``sms.templates.VISIT_TEMPLATES``.
+        """Text the visit's customer with a template from ``sms.templates.VISIT_TEMPLATES``
+        (or a notice from ``NOTICE_TEMPLATES``).
 
         ``told_window`` is the arrival window the customer was given, for a visit that has
-        been taken off the plan since (its row no longer holds one).
+        been taken off the plan since (its row no longer holds one); ``eta`` the arrival time
+        a technician on the way expects.
         """
-        if template not in t.VISIT_TEMPLATES:
+        if template not in (*t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES):
             raise t.TemplateError(f"{template!r} is not a visit template")
         with Session(self.engine) as session:
             visit = session.get(Visit, visit_id)
@@ -102,6 +105,8 @@ class Messenger:
                     "start": t.format_clock(told_window[0], tz),
                     "end": t.format_clock(told_window[1], tz),
                 }
+            if eta is not None:
+                values["eta"] = t.format_clock(eta, self.settings.timezone)
             if template == "reschedule_offer":
                 if not slots:
                     raise ValueError("reschedule_offer needs at least one slot")

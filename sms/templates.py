@@ -30,6 +30,8 @@ VISIT_TEMPLATES = (
     "visit_cancelled",
     "visit_unplanned",
 )
+# Notices about a visit that ask nothing: a reply is read in the context of the message before.
+NOTICE_TEMPLATES = ("visit_on_the_way",)
 SALE_TEMPLATES = (
     "survey_request",
     "survey_reminder",
@@ -94,6 +96,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "Le enviaremos otra hora en breve; no hace falta responder.",
         "en": "We have to move your {kind} on {date} between {start} and {end}. "
         "We will text you a new time shortly; no need to reply.",
+    },
+    "visit_on_the_way": {
+        "es": "{staff} va de camino para su {kind}: llegará hacia las {eta}.",
+        "en": "{staff} is on the way for your {kind} of {product} and will arrive around {eta}.",
     },
     "survey_request": {
         "es": "¿Qué tal con su {product}? Valore nuestro servicio del 1 (mal) al 5 (excelente) "

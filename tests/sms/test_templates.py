@@ -9,6 +9,7 @@ from sms.segments import UCS2, segment_info
 from sms.templates import (
     KIND_LABELS,
     LOCALES,
+    NOTICE_TEMPLATES,
     REPLY_TEMPLATES,
     SALE_TEMPLATES,
     TEMPLATES,
@@ -41,6 +42,7 @@ def longest_values(locale: str) -> dict[str, str]:
         "date": format_day(START, TZ, locale),
         "start": format_clock(START, TZ),
         "end": format_clock(END, TZ),
+        "eta": format_clock(LATE, TZ),
         "url": "https://servicio-tecnico.climatizaciones-levante.es/c/" + "x" * 43 + ".ics",
         "slots": format_slots(
             [(LATE + timedelta(days=d), LATE_END + timedelta(days=d)) for d in (0, 3, 4)],
@@ -51,7 +53,7 @@ def longest_values(locale: str) -> dict[str, str]:
 
 
 def test_every_named_template_exists_in_both_locales():
-    for name in VISIT_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES:
+    for name in VISIT_TEMPLATES + NOTICE_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES:
         assert set(TEMPLATES[name]) == set(LOCALES), name
 
 

@@ -576,3 +576,46 @@ def test_phone_page_shows_what_was_done_before_at_each_stop(
     assert notes == ["Presión baja: vigilar", "Nadie en casa", "Cambiado el filtro"]
     assert "(failed)" in history.group(2) and "Ana Técnica" in history.group(2)
     assert "Otra venta" not in page and "Instalada en la cocina" not in page
+
+
+def test_a_technician_on_the_way_tells_the_customer_when_they_arrive(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from domain.models import Customer, SmsMessage
+    from tests.web.factories import PLAN_DAY, TZ
+
+    today = datetime.now(TZ).date()
+    on_anas_route(sqlite_engine, world, at(today, 16))
+    ana, token = client_for("technician")
+    page = ana.get("/me/").get_data(as_text=True)
+    nonce = re.search(r'name="nonce" value="([0-9a-f]{32})"', page)
+    assert nonce is not None and "On my way, arriving in" in page
+    url = f"/me/visits/{world.visits[0]}/on-the-way"
+    form = {"csrf_token": token, "nonce": nonce.group(1), "minutes": "30"}
+
+    def tell(**changes: str) -> list[str]:
+        r = ana.post(url, data={**form, **changes})
+        assert r.status_code == 302
+        return flashes(ana.get(r.location).get_data(as_text=True))
+
+    [told] = tell()
+    eta = re.fullmatch(r"The customer knows you arrive around (\d\d:\d\d)\.", told)
+    assert eta is not None
+    assert tell() == [told]  # the same tap again: one message
+    with Session(sqlite_engine) as s:
+        [sms] = s.exec(select(SmsMessage)).all()
+    assert sms.template == "visit_on_the_way" and sms.visit_id == world.visits[0]
+    assert sms.body == f"Ana va de camino para su instalación: llegará hacia las {eta.group(1)}."
+    assert ana.post(url, data={**form, "minutes": "20"}).status_code == 400
+    bea, bea_token = client_for("trainer")
+    assert bea.post(url, data={**form, "csrf_token": bea_token}).status_code == 404
+    with session_scope(sqlite_engine) as s:
+        customer = s.get(Customer, world.customers[0])
+        assert customer is not None
+        customer.sms_opt_out = True
+    assert tell(nonce="c" * 32) == ["The customer takes no SMS: call them."]
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))  # next week: nothing to announce yet
+    assert tell(nonce="d" * 32) == [
+        "Only a visit of today&#39;s route that is still to happen can be announced."
+    ]
+    assert "On my way" not in ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)

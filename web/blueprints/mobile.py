@@ -6,6 +6,8 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,6 +89,7 @@ def route_for(s: Session, staff_id: int, day: date, tz: ZoneInfo) -> list[tuple[
 
 
 PAST_VISITS_SHOWN = 3
+ON_THE_WAY_MINUTES = (15, 30, 45, 60)  # "on my way, arriving in ..." choices
 
 
 def past_visits(s: Session, stops: list[tuple[Visit, Customer]]) -> dict[int, list[Visit]]:
@@ -137,7 +140,9 @@ def today():  # type: ignore[no-untyped-def]
     draft, approved = awaits_approval(plans), approved_plan(plans) is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
-        history=history, staff_names=staff_names,
+        history=history, staff_names=staff_names, nonce=uuid.uuid4().hex,
+        on_the_way_minutes=ON_THE_WAY_MINUTES,
+        scheduled=[v.value for v in SCHEDULED_VISIT_STATUSES],
         next_day_with_visits=next_day_with_visits,
         draft_only=draft and not approved, draft_changes=draft and approved,
         prev_day=(day - timedelta(days=1)).isoformat(),
@@ -211,3 +216,50 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
                 flash(_("Visit #%(id)d reported.", id=visit_id), "success")
     args = {"staff": staff_id} if current_user.is_dispatcher else {}
     return redirect(url_for("mobile.today", **args))
+
+
+@bp.post("/visits/<int:visit_id>/on-the-way")
+@role_required()
+def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
+    """Tell the customer the technician is on the way and when they will arrive (today's
+    visits of one's own route; a dispatcher may do it for anyone)."""
+    from sms.errors import SmsError
+    from web.blueprints.sms import services
+
+    minutes = request.form.get("minutes", type=int)
+    nonce = request.form.get("nonce", "")
+    if minutes not in ON_THE_WAY_MINUTES or not re.fullmatch(r"[0-9a-f]{32}", nonce):
+        abort(400)
+    tz = ZoneInfo(settings().timezone)
+    now = datetime.now(tz)
+    with Session(engine()) as s:
+        visit = s.get(Visit, visit_id)
+        if visit is None or (
+            not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
+        ):
+            abort(404)
+        staff_id = visit.assigned_staff_id
+        today = visit.planned_start is not None and visit.planned_start.astimezone(tz).date() == (
+            now.date()
+        )
+        scheduled = visit.status in {v.value for v in SCHEDULED_VISIT_STATUSES}
+    args = {"staff": staff_id} if current_user.is_dispatcher else {}
+    if not (today and scheduled):
+        flash(_("Only a visit of today's route that is still to happen can be announced."),
+              "error")  # fmt: skip
+        return redirect(url_for("mobile.today", **args))
+    eta = now + timedelta(minutes=minutes)
+    eta = eta.replace(minute=eta.minute - eta.minute % 5, second=0, microsecond=0)
+    try:
+        sent = services().messenger.send_for_visit(
+            visit_id, "visit_on_the_way", f"on-the-way/{visit_id}/{nonce}", eta=eta
+        )
+    except SmsError:
+        flash(_("The message could not be sent: call the customer."), "error")
+    else:
+        if sent.message_id is None:  # opted out of SMS, or no number
+            flash(_("The customer takes no SMS: call them."), "error")
+        else:
+            flash(_("The customer knows you arrive around %(eta)s.", eta=eta.strftime("%H:%M")),
+                  "success")  # fmt: skip
+    return redirect(url_for("mobile.today", **args) + f"#stop-{visit_id}")
