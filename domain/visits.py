@@ -339,6 +339,18 @@ def overdue(today: date) -> Any:
     )
 
 
+def count_calls_to_make(session: Session) -> int:
+    """Open visits whose customer must be phoned (no answer to the SMS, or none delivered)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Visit)
+        .where(
+            col(Visit.needs_phone_call).is_(True),
+            col(Visit.status).in_([s.value for s in OPEN_VISIT_STATUSES]),
+        )
+    ).one()
+
+
 def count_overdue_visits(session: Session, today: date) -> int:
     return session.exec(select(func.count()).select_from(Visit).where(overdue(today))).one()
 

@@ -110,6 +110,32 @@ def test_visits_list_filters(client_for, world: World, sqlite_engine: Engine) ->
     assert "Carmen Ruiz" in by_staff and "David Soler" not in by_staff
 
 
+def test_the_board_counts_the_customers_to_phone(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from tests.web.factories import PLAN_DAY
+
+    client, _ = client_for("dispatcher")
+
+    def banner() -> str | None:
+        page = client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
+        found = re.search(r'id="calls">\s*<span>([^<]*)</span>', page)
+        return found.group(1) if found else None
+
+    assert banner() is None
+    for visit_id in world.visits[1:]:
+        with session_scope(sqlite_engine) as s:
+            v = s.get(Visit, visit_id)
+            assert v is not None
+            v.needs_phone_call = True
+    assert banner() == ("2 customers to phone: no answer to the SMS, or it could not be delivered.")
+    with session_scope(sqlite_engine) as s:
+        v = s.get(Visit, world.visits[2])
+        assert v is not None
+        v.status = "failed"  # a failed visit is a decision to take, announced on its own
+    assert banner() == "1 customer to phone: no answer to the SMS, or it could not be delivered."
+
+
 def test_visits_past_their_due_date_are_listed_most_late_first_and_counted_on_the_board(
     client_for, world: World, sqlite_engine: Engine
 ) -> None:

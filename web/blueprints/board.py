@@ -32,7 +32,11 @@ from domain import audit
 from domain.db import session_scope
 from domain.errors import DomainError
 from domain.models import DailyPlan, Staff, Visit
-from domain.visits import count_overdue_visits, count_sales_awaiting_decision
+from domain.visits import (
+    count_calls_to_make,
+    count_overdue_visits,
+    count_sales_awaiting_decision,
+)
 from web.auth import current_user, role_required
 from web.board_view import (
     approved_plan,
@@ -91,6 +95,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         )
         decisions = count_sales_awaiting_decision(s)
         late = count_overdue_visits(s, business_today())
+        calls = count_calls_to_make(s)
     if plan_id is not None and board_data.plan is None:
         abort(404)
     return render_template(
@@ -98,6 +103,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         board=board_data,
         decisions=decisions,
         overdue=late,
+        calls=calls,
         day=plan_date.isoformat(),
         prev_day=(plan_date - timedelta(days=1)).isoformat(),
         next_day=(plan_date + timedelta(days=1)).isoformat(),
