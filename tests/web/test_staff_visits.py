@@ -312,7 +312,9 @@ def test_visits_of_a_day_still_to_come_are_reported_only_on_purpose(
 
     def stop_html(day: date) -> str:
         page = ana.get(f"/me/?day={day.isoformat()}").get_data(as_text=True)
-        found = re.search(r'<div class="stop .*?</form>\s*(?:</details>)?', page, flags=re.S)
+        found = re.search(
+            r'<div class="stop .*?value="absent".*?</form>\s*(?:</details>)?', page, flags=re.S
+        )
         assert found is not None, page
         return found.group(0)
 
@@ -645,3 +647,39 @@ def test_a_technician_on_the_way_tells_the_customer_when_they_arrive(
         "Only a visit of today&#39;s route that is still to happen can be announced."
     ]
     assert "On my way" not in ana.get(f"/me/?day={PLAN_DAY}").get_data(as_text=True)
+
+
+def test_the_billable_repairs_of_a_month_export_for_invoicing(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    import csv
+    import io
+
+    from domain.models import VisitKind
+    from domain.schemas import VisitIn
+    from domain.services import request_visit
+
+    with session_scope(sqlite_engine) as s:
+        for n, (day, billable) in enumerate([(date(2026, 11, 3), True), (date(2026, 10, 30), True),
+                                              (date(2026, 11, 20), False)]):  # fmt: skip
+            v = request_visit(s, VisitIn(
+                sale_id=world.sales[0], kind=VisitKind.REPAIR, business_key=f"repair-{n}",
+                duration_minutes=60, earliest_date=day, billable=billable,
+                description="Fuga de agua",
+            ))  # fmt: skip
+            v.status, v.planned_start, v.outcome_note = "completed", at(day, 9), "Junta cambiada"
+            v.assigned_staff_id = world.staff["ana"]
+    client, _ = client_for("dispatcher")
+    query = "status=completed&kind=repair&billable=1&since=2026-11-01&until=2026-11-30"
+    page = client.get(f"/visits/?{query}").get_data(as_text=True)
+    assert "1 visit" in page
+    link = re.search(r'id="export" href="([^"]+)"', page)
+    assert link is not None
+    export = client.get(link.group(1).replace("&amp;", "&"))
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["kind"], r["planned_start"], r["staff"], r["billable"], r["customer_name"],
+             r["description"], r["outcome_note"]) for r in rows] == [
+        ("repair", "2026-11-03 09:00", "Ana Técnica", "yes", "Carmen Ruiz", "Fuga de agua",
+         "Junta cambiada"),
+    ]  # fmt: skip

@@ -1,19 +1,21 @@
-"""Visits: filterable list, and the dispatcher's phone-call answers for flagged visits."""
+"""Visits: filterable list and its CSV export, and the dispatcher's phone-call answers for
+flagged visits."""
 
 from __future__ import annotations
 
-from datetime import date
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
-from domain.models import OPEN_VISIT_STATUSES, Customer, Sale, Staff, Visit, VisitKind, VisitStatus
-from domain.visits import overdue
+from domain.models import OPEN_VISIT_STATUSES, Staff, Visit, VisitKind, VisitStatus
 from web.auth import role_required
-from web.extensions import business_today, engine, workflows
+from web.csv_export import csv_download
+from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
-from web.params import db_id, page_number
+from web.params import page_number
+from web.visits_query import VisitsFilter, visits_query
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 
@@ -24,66 +26,55 @@ PAGE = 100
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
-    status = request.args.get("status") or None
-    kind = request.args.get("kind") or None
-    staff_id = request.args.get("staff_id", type=db_id)
-    call = request.args.get("call") == "1"
-    late = request.args.get("overdue") == "1"  # open after their due date, most overdue first
-    day_raw = request.args.get("day") or ""
+    f = VisitsFilter.from_args(request.args)
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
-    query = (
-        select(Visit, Customer)
-        .join(Sale, col(Sale.id) == col(Visit.sale_id))
-        .join(Customer, col(Customer.id) == col(Sale.customer_id))
-    )
-    count = select(func.count()).select_from(Visit)
-    conds = []
-    if status in {v.value for v in VisitStatus}:
-        conds.append(Visit.status == status)
-    if kind in {k.value for k in VisitKind}:
-        conds.append(Visit.kind == kind)
-    if staff_id:
-        conds.append(Visit.assigned_staff_id == staff_id)
-    if call:
-        conds.append(col(Visit.needs_phone_call).is_(True))
     today = business_today()
-    if late:
-        conds.append(overdue(today))
-    try:
-        day = date.fromisoformat(day_raw) if day_raw else None
-    except ValueError:
-        day = None
-    if day is not None:
-        conds.append(col(Visit.earliest_date) <= day)
-        conds.append((col(Visit.due_date).is_(None)) | (col(Visit.due_date) >= day))
-    for cond in conds:
-        query = query.where(cond)
-        count = count.where(cond)
-    order = [col(Visit.due_date).asc(), col(Visit.id)] if late else [col(Visit.id).desc()]
+    rows, count = visits_query(f, today, settings().timezone)
     with Session(engine()) as s:
         total = s.exec(count).one()
-        rows = list(s.exec(query.order_by(*order).limit(PAGE).offset((page - 1) * PAGE)))
+        found = list(s.exec(rows.limit(PAGE).offset((page - 1) * PAGE)))
         staff = {m.id: m.name for m in s.exec(select(Staff).order_by(Staff.name))}
     return render_template(
         "visits/index.html",
-        rows=rows,
+        rows=found,
         staff=staff,
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE)),
-        filters={
-            "status": status,
-            "kind": kind,
-            "staff_id": staff_id,
-            "call": call,
-            "overdue": late,
-            "day": day_raw,
-        },
-        today=today,
-        open_statuses=[v.value for v in OPEN_VISIT_STATUSES],
+        f=f,
         statuses=[v.value for v in VisitStatus],
         kinds=[k.value for k in VisitKind],
+        today=today,
+        open_statuses=[v.value for v in OPEN_VISIT_STATUSES],
     )
+
+
+EXPORT_COLUMNS = (
+    "visit_id", "kind", "sequence", "status", "planned_start", "staff", "billable", "due_date",
+    "customer_name", "phone", "address", "product_sku", "product_name", "sale_id",
+    "description", "outcome_note",
+)  # fmt: skip
+
+
+@bp.get("/export.csv")
+@role_required(*DISPATCH)
+def export_csv():  # type: ignore[no-untyped-def]
+    """The visits the list's filters select, every page, as a CSV file (the billable repairs
+    done in a month, for invoicing)."""
+    f = VisitsFilter.from_args(request.args)
+    tz = ZoneInfo(settings().timezone)
+    rows, _count = visits_query(f, business_today(), settings().timezone)
+    with Session(engine()) as s:
+        staff = {m.id: m.name for m in s.exec(select(Staff))}
+        lines = [
+            (v.id, v.kind, v.sequence, v.status,
+             f"{v.planned_start.astimezone(tz):%Y-%m-%d %H:%M}" if v.planned_start else "",
+             staff.get(v.assigned_staff_id, ""), "yes" if v.billable else "no",
+             v.due_date.isoformat() if v.due_date else "", c.name, c.phone, c.address,
+             p.sku, p.name, v.sale_id, v.description, v.outcome_note)
+            for v, c, p in s.exec(rows)
+        ]  # fmt: skip
+    return csv_download(f"visits-{business_today().isoformat()}.csv", EXPORT_COLUMNS, lines)
 
 
 @bp.post("/<int:visit_id>/reply")
