@@ -24,6 +24,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/sales/import", office),
         (f"/sales/{w.sales[0]}", office),
         ("/visits/", office),
+        ("/visits/export.csv", office),
         ("/surveys/", office),
         ("/surveys/export.csv", office),
         ("/staff/", office),
