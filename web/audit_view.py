@@ -35,6 +35,7 @@ ACTIONS = {
     "customer.update": _l("customer corrected"),
     "customer.sms": _l("SMS written by the office"),
     "customer.sms_opt_out": _l("SMS opt-out changed"),
+    "customer.erase": _l("personal data erased"),
     "staff.create": _l("staff member added"),
     "staff.update": _l("staff member changed"),
     "staff.absence": _l("day off recorded"),

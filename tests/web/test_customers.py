@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -82,3 +84,46 @@ def test_a_corrected_address_is_located_and_its_planned_days_named(
 def test_technicians_cannot_edit_customers(client_for, world: World) -> None:
     client, _ = client_for("technician")
     assert client.get(f"/customers/{world.customers[0]}/edit").status_code == 403
+
+
+def test_an_admin_erases_a_customer_who_asked_and_a_dispatcher_cannot(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    from domain.models import Sale
+
+    carmen = world.customers[0]
+    admin, token = client_for("admin")
+    url = f"/customers/{carmen}/erase"
+
+    def erase(**form: str) -> list[str]:
+        r = admin.post(url, data={"csrf_token": token, **form})
+        page = admin.get(r.location).get_data(as_text=True)
+        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+
+    assert 'id="erase-form"' in admin.get(f"/customers/{carmen}/edit").get_data(as_text=True)
+    assert erase() == ["Tick the box to confirm the customer asked to be erased."]
+    assert erase(confirm="1") == [
+        f"sale {world.sales[0]} is still active: cancel it before erasing the customer"
+    ]
+    with session_scope(sqlite_engine) as s:
+        sale = s.get(Sale, world.sales[0])
+        assert sale is not None
+        sale.status = "cancelled"
+    dispatcher, dispatcher_token = client_for("dispatcher")
+    assert (
+        dispatcher.post(url, data={"csrf_token": dispatcher_token, "confirm": "1"}).status_code
+        == 403
+    )
+    assert 'id="erase-form"' not in dispatcher.get(f"/customers/{carmen}/edit").get_data(True)
+    assert erase(confirm="1") == [
+        "The customer&#39;s personal data is erased; their sales and visits stay."
+    ]
+    with Session(sqlite_engine) as s:
+        customer = s.get(Customer, carmen)
+        assert customer is not None and (customer.name, customer.phone) == (
+            f"(erased #{carmen})", ""
+        )  # fmt: skip
+    assert (
+        admin.post("/customers/999/erase", data={"csrf_token": token, "confirm": "1"}).status_code
+        == 404
+    )

@@ -3,8 +3,6 @@ go), with their sales listed."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from pydantic import ValidationError
@@ -12,7 +10,7 @@ from sqlmodel import Session, col, select
 from werkzeug.datastructures import MultiDict
 
 from domain.db import session_scope
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.geocoding import GeocodingError
 from domain.models import Customer, Product, Sale
 from domain.schemas import CustomerIn, validation_messages
@@ -20,7 +18,7 @@ from domain.services import update_customer
 from domain.visits import upcoming_visit_days
 from web.auth import current_user, role_required
 from web.day_links import with_day_links
-from web.extensions import engine, settings
+from web.extensions import business_today, engine, settings
 from web.locate import geocoder, locate_missing
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -53,7 +51,7 @@ def edit(customer_id: int):  # type: ignore[no-untyped-def]
                 days = []  # the routes only change when the place does
                 if moved:
                     days = upcoming_visit_days(
-                        s, date.today(), settings().timezone, customer_id=customer_id
+                        s, business_today(), settings().timezone, customer_id=customer_id
                     )
             flash(_("Customer saved."), "success")
             if located:
@@ -90,3 +88,26 @@ def edit(customer_id: int):  # type: ignore[no-untyped-def]
         "customers/edit.html", errors=errors, form=form, customer=customer, sales=sales,
         geocoding=geocoder() is not None,
     ), (422 if errors else 200)  # fmt: skip
+
+
+@bp.post("/<int:customer_id>/erase")
+@role_required("admin")
+def erase(customer_id: int):  # type: ignore[no-untyped-def]
+    """Erase the customer's personal data at their request (GDPR): their sales and visits
+    stay, without anything that names, reaches or locates them."""
+    from domain.erasure import erase_customer
+
+    if request.form.get("confirm") != "1":
+        flash(_("Tick the box to confirm the customer asked to be erased."), "error")
+        return redirect(url_for("customers.edit", customer_id=customer_id))
+    try:
+        with session_scope(engine()) as s:
+            erase_customer(s, customer_id, actor=current_user.email)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("The customer's personal data is erased; their sales and visits stay."),
+              "success")  # fmt: skip
+    return redirect(url_for("customers.edit", customer_id=customer_id))
