@@ -53,6 +53,7 @@ def post_routes(w: World) -> list[str]:
         f"/staff/{w.staff['ana']}/absences",
         f"/staff/{w.staff['ana']}/absences/1/withdraw",
         f"/staff/{w.staff['ana']}/feed",
+        f"/customers/{w.customers[0]}/erase",
         "/admin/tokens",
     ]
 
