@@ -25,6 +25,8 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         (f"/sales/{w.sales[0]}", office),
         ("/visits/", office),
         ("/visits/export.csv", office),
+        ("/sales/renewals", office),
+        ("/sales/renewals.csv", office),
         ("/surveys/", office),
         ("/surveys/export.csv", office),
         ("/staff/", office),

@@ -623,3 +623,47 @@ def test_the_office_texts_a_customer_from_the_sale_page(
     ]  # once: the repeat was answered with the same message
     page = client.get(f"/sales/{sale}").get_data(as_text=True)
     assert "El técnico llegará 30 minutos tarde." in page
+
+
+def test_contracts_ending_soon_are_listed_for_renewal(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    import csv
+    import io
+    from datetime import timedelta
+
+    from domain.lifecycle import add_months, contract_end
+    from tests.web.factories import TZ
+
+    today = datetime.now(TZ).date()
+    soon, ended, later = world.sales
+    terms = {
+        soon: (add_months(today, -10), 12),  # ends in about two months
+        ended: (add_months(today, -12) - timedelta(days=10), 12),  # ended ten days ago
+        later: (add_months(today, -2), 24),  # nearly two years to go
+    }
+    with session_scope(sqlite_engine) as s:
+        for sale_id, (sold_on, months) in terms.items():
+            sale = s.get(Sale, sale_id)
+            assert sale is not None
+            sale.sold_on, sale.contract_months = sold_on, months
+    client, _ = client_for("dispatcher")
+
+    def listed(days: int) -> list[str]:
+        page = client.get(f"/sales/renewals?days={days}").get_data(as_text=True)
+        return re.findall(r'<a href="/sales/(\d+)#contract-form">', page)
+
+    assert listed(30) == [str(ended)]
+    assert listed(90) == [str(ended), str(soon)]  # soonest first
+    assert listed(7) == listed(90)  # an unknown window is the default, 90 days
+    export = client.get("/sales/renewals.csv?days=90")
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["customer_name"], r["contract_ends_on"]) for r in rows] == [
+        ("David Soler", contract_end(*terms[ended]).isoformat()),
+        ("Carmen Ruiz", contract_end(*terms[soon]).isoformat()),
+    ]
+    with session_scope(sqlite_engine) as s:
+        sale = s.get(Sale, ended)
+        assert sale is not None
+        sale.status = "cancelled"  # nothing to renew
+    assert listed(90) == [str(soon)]

@@ -47,6 +47,7 @@ from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
 from web.params import page_number
+from web.renewals import RENEWAL_WINDOWS, contracts_ending
 from web.sale_start import (
     NewSale,
     pending_sale_ids,
@@ -124,6 +125,43 @@ def _register_and_start(data: NewSale) -> int:
             "error",
         )
     return sale_id
+
+
+def _renewal_window() -> int:
+    days = request.args.get("days", type=int)
+    return days if days in RENEWAL_WINDOWS else 90
+
+
+@bp.get("/renewals")
+@role_required(*DISPATCH)
+def renewals():  # type: ignore[no-untyped-def]
+    """Contracts ending soon (or just ended): the customers to offer a renewal to."""
+    days, today = _renewal_window(), business_today()
+    with Session(engine()) as s:
+        found = contracts_ending(s, today, days)
+    return render_template(
+        "sales/renewals.html", renewals=found, days=days, windows=RENEWAL_WINDOWS, today=today
+    )
+
+
+RENEWAL_COLUMNS = (
+    "sale_id", "customer_name", "phone", "email", "locale", "product_sku", "product_name",
+    "sold_on", "contract_months", "contract_ends_on", "external_ref",
+)  # fmt: skip
+
+
+@bp.get("/renewals.csv")
+@role_required(*DISPATCH)
+def renewals_csv():  # type: ignore[no-untyped-def]
+    days, today = _renewal_window(), business_today()
+    with Session(engine()) as s:
+        rows = [
+            (r.sale.id, r.customer.name, r.customer.phone, r.customer.email, r.customer.locale,
+             r.product.sku, r.product.name, r.sale.sold_on.isoformat(), r.sale.contract_months,
+             r.ends_on.isoformat(), r.sale.external_ref)
+            for r in contracts_ending(s, today, days)
+        ]  # fmt: skip
+    return csv_download(f"renewals-{today.isoformat()}-{days}d.csv", RENEWAL_COLUMNS, rows)
 
 
 EXPORT_COLUMNS = (
