@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from domain import audit
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from domain.models import (
     OPEN_VISIT_STATUSES,
     Customer,
@@ -140,6 +140,30 @@ def register_sale(session: Session, data: SaleIn, actor: str = "system") -> Sale
     session.flush()
     sale.workflow_id = f"sale-{sale.id}"
     audit.record(session, actor, "sale.register", "sale", sale.id, sku=product.sku)
+    return sale
+
+
+def set_sale_reference(
+    session: Session, sale_id: int, reference: str | None, actor: str = "system"
+) -> Sale:
+    """Correct a sale's reference in the seller's system (a mistyped ERP number; empty: none);
+    references stay unique. Audited."""
+    sale = session.get(Sale, sale_id)
+    if sale is None:
+        raise NotFound(f"unknown sale {sale_id}")
+    reference = (reference or "").strip() or None
+    if reference is not None and len(reference) > 100:
+        raise DomainError("a reference is at most 100 characters")
+    if reference == sale.external_ref:
+        return sale
+    taken = session.exec(select(Sale.id).where(Sale.external_ref == reference)).first()
+    if reference is not None and taken is not None:
+        raise Conflict(f"sale {taken} already has the reference {reference!r}")
+    audit.record(session, actor, "sale.reference", "sale", sale_id,
+                 external_ref=[sale.external_ref, reference])  # fmt: skip
+    sale.external_ref = reference
+    session.add(sale)
+    session.flush()
     return sale
 
 

@@ -20,6 +20,7 @@ ACTIONS = {
     "sale.register": _l("sale registered"),
     "sale.stage": _l("stage changed"),
     "sale.contract": _l("contract changed"),
+    "sale.reference": _l("reference corrected"),
     "sale.survey": _l("survey answered"),
     "sale.completed": _l("sale completed"),
     "sale.cancelled": _l("sale cancelled"),

@@ -200,3 +200,29 @@ def test_a_contract_is_renewed_or_corrected_but_never_ended_in_the_past(engine: 
     assert [(a.actor, a.details) for a in audit] == [("ana@x.es", {"contract_months": [12, 36]})]
     with pytest.raises(NotFound), session_scope(engine) as s:
         change_contract(s, 999, 12, today, "ana@x.es")
+
+
+def test_a_sale_reference_is_corrected_and_stays_unique(engine: Engine) -> None:
+    from domain.models import Sale
+    from domain.services import set_sale_reference
+
+    with session_scope(engine) as s:
+        create_product(s, OVEN)
+        lucia = create_customer(s, LUCIA).id
+        first, second = (
+            register_sale(s, SaleIn(customer_id=lucia, product_sku="OVEN-1",
+                                    sold_on=date(2026, 1, 15), external_ref=ref)).id  # type: ignore[arg-type]
+            for ref in ("ERP-1", "ERP-2")
+        )  # fmt: skip
+    with session_scope(engine) as s:
+        set_sale_reference(s, first, " ERP-10 ", "ana@x.es")  # the typo fixed
+        set_sale_reference(s, first, "ERP-10", "ana@x.es")  # the same again: nothing to record
+    with pytest.raises(Conflict, match=f"sale {second} already"), session_scope(engine) as s:
+        set_sale_reference(s, first, "ERP-2", "ana@x.es")
+    with session_scope(engine) as s:
+        set_sale_reference(s, second, "", "ana@x.es")  # none
+    with Session(engine) as s:
+        refs = [s.get(Sale, i).external_ref for i in (first, second)]  # type: ignore[union-attr]
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "sale.reference")).all()
+    assert refs == ["ERP-10", None]
+    assert [a.details["external_ref"] for a in audit] == [["ERP-1", "ERP-10"], ["ERP-2", None]]

@@ -56,6 +56,9 @@ def post_routes(w: World) -> list[str]:
         f"/staff/{w.staff['ana']}/absences/1/withdraw",
         f"/staff/{w.staff['ana']}/feed",
         f"/customers/{w.customers[0]}/erase",
+        f"/sales/{w.sales[0]}/reference",
+        f"/sales/{w.sales[0]}/contract",
+        f"/sales/{w.sales[0]}/sms",
         "/admin/tokens",
     ]
 

@@ -667,3 +667,26 @@ def test_contracts_ending_soon_are_listed_for_renewal(
         assert sale is not None
         sale.status = "cancelled"  # nothing to renew
     assert listed(90) == [str(soon)]
+
+
+def test_a_mistyped_reference_is_corrected_on_the_sale_page(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    with session_scope(sqlite_engine) as s:
+        other = s.get(Sale, world.sales[1])
+        assert other is not None
+        other.external_ref = "ERP-2"
+    client, token = client_for("dispatcher")
+    url = f"/sales/{world.sales[0]}/reference"
+
+    def save(ref: str) -> list[str]:
+        r = client.post(url, data={"csrf_token": token, "external_ref": ref})
+        page = client.get(r.location).get_data(as_text=True)
+        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+
+    assert save("ERP-1") == ["Reference saved."]
+    assert save("ERP-2") == [f"sale {world.sales[1]} already has the reference &#39;ERP-2&#39;"]
+    with Session(sqlite_engine) as s:
+        sale = s.get(Sale, world.sales[0])
+        assert sale is not None and sale.external_ref == "ERP-1"
+    assert client.post("/sales/999/reference", data={"csrf_token": token}).status_code == 404

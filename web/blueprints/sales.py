@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from domain import audit, lifecycle
 from domain.csv_import import OPTIONAL, REQUIRED, CsvImportError, import_sales, parse_sales_csv
 from domain.db import session_scope
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.geocoding import GeocodingError
 from domain.models import (
     Customer,
@@ -39,6 +39,7 @@ from domain.models import (
     Visit,
 )
 from domain.schemas import CustomerIn, validation_messages
+from domain.services import set_sale_reference
 from domain.visits import count_sales_awaiting_decision
 from web.audit_view import sale_history
 from web.auth import current_user, role_required
@@ -433,6 +434,24 @@ def send_sms(sale_id: int):  # type: ignore[no-untyped-def]
                                  message_id=sent.message_id, sale_id=sale_id)  # fmt: skip
             flash(_("Message sent."), "success")
     return redirect(url_for("sales.detail", sale_id=sale_id) + "#sms-thread")
+
+
+@bp.post("/<int:sale_id>/reference")
+@role_required(*DISPATCH)
+def reference(sale_id: int):  # type: ignore[no-untyped-def]
+    """Correct the sale's reference in the seller's system (a mistyped ERP number)."""
+    try:
+        with session_scope(engine()) as s:
+            set_sale_reference(
+                s, sale_id, request.form.get("external_ref", ""), actor=current_user.email
+            )
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Reference saved."), "success")
+    return redirect(url_for("sales.detail", sale_id=sale_id))
 
 
 @bp.post("/<int:sale_id>/contract")
