@@ -131,20 +131,20 @@ def summarise(session: Session, f: SurveyFilter, tzid: str) -> SurveySummary:
     """The period's figures, from one grouped query (score x product x installer)."""
     inst = installers()
     grouped = (
-        select(SurveyAnswer.score, Product.id, Staff.name, func.count())
+        select(SurveyAnswer.score, Product.id, Staff.id, Staff.name, func.count())
         .join(Sale, col(Sale.id) == col(SurveyAnswer.sale_id))
         .join(Product, col(Product.id) == col(Sale.product_id))
         .outerjoin(inst, inst.c.sale_id == col(Sale.id))
         .outerjoin(Staff, col(Staff.id) == inst.c.staff_id)
         .where(col(SurveyAnswer.score).in_(SCORES), *_in_period(f, tzid))
-        .group_by(col(SurveyAnswer.score), col(Product.id), col(Staff.name))
+        .group_by(col(SurveyAnswer.score), col(Product.id), col(Staff.id), col(Staff.name))
     )
     overall = ScoreTally()
-    by_installer: dict[str, ScoreTally] = defaultdict(ScoreTally)
+    by_installer: dict[tuple[int, str], ScoreTally] = defaultdict(ScoreTally)
     by_product: dict[int, ScoreTally] = defaultdict(ScoreTally)
-    for score, product_id, installer, n in session.exec(grouped):
+    for score, product_id, staff_id, installer, n in session.exec(grouped):
         overall.add(score, n)
-        by_installer[installer or ""].add(score, n)
+        by_installer[(staff_id or 0, installer or "")].add(score, n)  # two Anas stay two
         by_product[product_id].add(score, n)
     products = {
         p.id: p for p in session.exec(select(Product).where(col(Product.id).in_(by_product)))
@@ -160,7 +160,9 @@ def summarise(session: Session, f: SurveyFilter, tzid: str) -> SurveySummary:
 
     return SurveySummary(
         overall=overall,
-        by_installer=sorted(by_installer.items(), key=worst_first),
+        by_installer=sorted(
+            ((name, tally) for (_id, name), tally in by_installer.items()), key=worst_first
+        ),
         by_product=sorted(((products[k], t) for k, t in by_product.items()), key=worst_first),
         awaiting=session.exec(awaiting).one(),
     )
