@@ -61,6 +61,7 @@ SALE = {
         "product_name": NULLABLE_STR,
         "sold_on": {"type": "string", "format": "date"},
         "contract_months": {"type": "integer"},
+        "contract_ends_on": {"type": ["string", "null"], "format": "date"},
         "external_ref": NULLABLE_STR,
         "status": {"type": "string", "enum": ["active", "cancelled", "returned", "completed"]},
         "stage": {

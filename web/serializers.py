@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from domain.lifecycle import contract_end
 from domain.models import (
     Customer,
     Product,
@@ -65,6 +66,10 @@ def sale_dict(s: Session, sale: Sale, with_visits: bool = False) -> dict[str, An
         "product_name": product.name if product else None,
         "sold_on": _iso(sale.sold_on),
         "contract_months": sale.contract_months,
+        # the contract's last day (renewals are offered before it); null without a contract
+        "contract_ends_on": _iso(contract_end(sale.sold_on, sale.contract_months))
+        if sale.contract_months
+        else None,
         "external_ref": sale.external_ref,
         "status": sale.status,
         "stage": sale.stage,

@@ -171,6 +171,23 @@ def test_get_sale_lists_its_visits(api: FlaskClient, world: World) -> None:
     assert api.get("/api/v1/sales/999").status_code == 404
     listed = api.get("/api/v1/sales?stage=registered").get_json()["items"]
     assert {s["id"] for s in listed} == set(world.sales)
+    assert body["contract_months"] == 0 and body["contract_ends_on"] is None
+
+
+def test_a_sale_says_when_its_contract_ends(
+    api: FlaskClient, world: World, sqlite_engine: Engine
+) -> None:
+    from datetime import date
+
+    from domain.db import session_scope
+    from domain.models import Sale
+
+    with session_scope(sqlite_engine) as s:
+        sale = s.get(Sale, world.sales[0])
+        assert sale is not None
+        sale.sold_on, sale.contract_months = date(2026, 1, 31), 13
+    body = api.get(f"/api/v1/sales/{world.sales[0]}").get_json()
+    assert body["contract_ends_on"] == "2027-02-27"  # 31 Jan + 13 months = 28 Feb, the day before
 
 
 def test_visits_and_staff(api: FlaskClient, world: World) -> None:
