@@ -41,7 +41,7 @@ from domain.visits import flag_phone_call
 from posventa.config import Settings
 from sms import templates as t
 from sms.errors import SmsError
-from sms.messenger import Messenger
+from sms.messenger import OFFICE_TEMPLATE, Messenger
 from sms.optout import OPTED_IN, customers_with_phone, opt_in, opt_out, sms_keyword_source
 from sms.replies import (
     TWILIO_RESERVED,
@@ -64,7 +64,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # "slot_chosen" closes an offer: what comes after it is no longer a choice of time
-CONVERSATION_TEMPLATES = (*t.VISIT_TEMPLATES, *t.SALE_TEMPLATES, "slot_chosen")
+# An office message or a notice is a conversation too: "NO" after "we are running late" or "on my
+# way" must not decline the visit whose confirmation was asked earlier.
+CONVERSATION_TEMPLATES = (
+    *t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES, *t.SALE_TEMPLATES, "slot_chosen", OFFICE_TEMPLATE
+)  # fmt: skip
 UNRESOLVED = "receiving"  # stored; its conversation not looked up yet
 RESOLVED = "received"
 HELP_FOR_CONTEXT = {
@@ -73,6 +77,7 @@ HELP_FOR_CONTEXT = {
     Context.SURVEY_SCORE: "help_survey",
     Context.SURVEY_COMMENT: "help_survey",
     Context.NONE: "help_general",
+    Context.NOTICE: "help_general",
 }
 
 
@@ -334,6 +339,8 @@ class InboundPipeline:
             if parsed.kind is ReplyKind.OPT_IN:
                 return HandOff(message_id, action, reply.send("opted_in"))
             return HandOff(message_id, action, reply.send(HELP_FOR_CONTEXT[context]))
+        if context is Context.NOTICE:
+            return HandOff(message_id, "for_the_office")  # read on the sale's page; no answer
         if (
             parsed.kind
             in (

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 OPTED_OUT_REASON = "opted_out"
 NO_PHONE_REASON = "no_phone"
-OFFICE_TEMPLATE = "office_message"  # written by a dispatcher; not a conversation to answer
+OFFICE_TEMPLATE = "office_message"  # written by a dispatcher; replies are for the office
 OFFICE_TEXT_MAX = 480  # three SMS segments
 
 
@@ -153,8 +153,8 @@ class Messenger:
         self, customer_id: int, text: str, idempotency_key: str, *, sale_id: int | None = None
     ) -> SendOutcome:
         """A message the office wrote (the technician is running late, a question), sent as
-        typed; an opted-out customer is not texted. A reply is read in the context of the last
-        automatic message, as before this one."""
+        typed; an opted-out customer is not texted. A reply to it is stored for the office to
+        read, not taken as an answer to an earlier request (``sms.replies.Context.NOTICE``)."""
         body = text.strip()
         if not body or len(body) > OFFICE_TEXT_MAX:
             raise ValueError(f"a message is 1 to {OFFICE_TEXT_MAX} characters")

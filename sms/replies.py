@@ -155,6 +155,7 @@ class Context(StrEnum):
     SLOTS = "slots"
     SURVEY_SCORE = "survey_score"
     SURVEY_COMMENT = "survey_comment"
+    NOTICE = "notice"  # an office message or a notice: a reply is for the office to read
 
 
 class ReplyKind(StrEnum):
@@ -182,6 +183,8 @@ TEMPLATE_CONTEXTS: dict[str, Context] = {
     "survey_reminder": Context.SURVEY_SCORE,
     "help_survey": Context.SURVEY_SCORE,
     "survey_comment_request": Context.SURVEY_COMMENT,
+    "office_message": Context.NOTICE,
+    "visit_on_the_way": Context.NOTICE,
 }
 
 

@@ -30,7 +30,7 @@ VISIT_TEMPLATES = (
     "visit_cancelled",
     "visit_unplanned",
 )
-# Notices about a visit that ask nothing: a reply is read in the context of the message before.
+# Notices about a visit that ask nothing: a reply is for the office to read (Context.NOTICE).
 NOTICE_TEMPLATES = ("visit_on_the_way",)
 SALE_TEMPLATES = (
     "survey_request",

@@ -294,3 +294,26 @@ def test_thanks_after_confirming_gets_no_answer_but_before_it_gets_the_help(
     assert workflows.replies == []
     _, handoff = pipeline.receive_and_hand_off(sms("¿a qué hora?", sid="SM3"))
     assert messages(engine, id=handoff.reply_message_id)[0].template == "help_confirmation"
+
+
+def test_a_reply_to_an_office_message_is_for_the_office_not_the_visit(
+    engine, company, messenger, pipeline, workflows
+):
+    """After "we are running late", a reply is not an answer to the visit's earlier
+    confirmation request ("NO" would decline it): it is stored for the office, unanswered;
+    STOP still opts out."""
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    messenger.send_text(company.customer_id, "Llegaremos 30 minutos tarde", "office/1/a",
+                        sale_id=company.sale_id)  # fmt: skip
+    received, handoff = pipeline.receive_and_hand_off(sms("NO, no pasa nada", sender="600111222"))
+    assert handoff.action == "for_the_office" and handoff.reply_message_id is None
+    assert workflows.replies == []
+    stored = messages(engine, id=received.message_id)[0]
+    assert (stored.template, stored.sale_id, stored.processed) == (
+        "office_message", company.sale_id, True
+    )  # fmt: skip
+    messenger.send_for_visit(company.visit_id, "visit_on_the_way", "w", eta=datetime.now(UTC))
+    _, handoff = pipeline.receive_and_hand_off(sms("NO", sid="SM2"))
+    assert handoff.action == "for_the_office" and workflows.replies == []
+    _, handoff = pipeline.receive_and_hand_off(sms("STOP", sid="SM3"))
+    assert handoff.action == "opt_out"
