@@ -339,8 +339,16 @@ class InboundPipeline:
             if parsed.kind is ReplyKind.OPT_IN:
                 return HandOff(message_id, action, reply.send("opted_in"))
             return HandOff(message_id, action, reply.send(HELP_FOR_CONTEXT[context]))
-        if context is Context.NOTICE:
-            return HandOff(message_id, "for_the_office")  # read on the sale's page; no answer
+        if context is Context.NOTICE:  # read on the sale's page; no answer
+            if msg.visit_id is None or is_courtesy(msg.body):
+                return HandOff(message_id, "for_the_office")
+            # "not at home, come tomorrow" to a technician on the way: someone must phone
+            reason = f"replied to a notice: {msg.body[:200]}"
+            if session is not None:
+                flag_phone_call(session, msg.visit_id, "sms", reason)
+            else:
+                self._flag_phone_call(msg.visit_id, reason)
+            return HandOff(message_id, "for_the_office:phone_call")
         if (
             parsed.kind
             in (

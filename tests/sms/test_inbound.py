@@ -312,8 +312,14 @@ def test_a_reply_to_an_office_message_is_for_the_office_not_the_visit(
     assert (stored.template, stored.sale_id, stored.processed) == (
         "office_message", company.sale_id, True
     )  # fmt: skip
+    with Session(engine) as s:
+        assert s.get(Visit, company.visit_id).needs_phone_call is False  # a sale's message
     messenger.send_for_visit(company.visit_id, "visit_on_the_way", "w", eta=datetime.now(UTC))
-    _, handoff = pipeline.receive_and_hand_off(sms("NO", sid="SM2"))
-    assert handoff.action == "for_the_office" and workflows.replies == []
+    _, handoff = pipeline.receive_and_hand_off(sms("Gracias!", sid="SM4"))
+    assert handoff.action == "for_the_office"
+    _, handoff = pipeline.receive_and_hand_off(sms("NO estoy, venid mañana", sid="SM2"))
+    assert handoff.action == "for_the_office:phone_call" and workflows.replies == []
+    with Session(engine) as s:
+        assert s.get(Visit, company.visit_id).needs_phone_call is True  # the office calls
     _, handoff = pipeline.receive_and_hand_off(sms("STOP", sid="SM3"))
     assert handoff.action == "opt_out"
