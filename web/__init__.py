@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         board,
         calendars,
         customers,
+        inbox,
         mobile,
         products,
         sales,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(products.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(surveys.bp)
+    app.register_blueprint(inbox.bp)
     app.register_blueprint(mobile.bp)
     app.register_blueprint(sms_blueprints.bp)
     app.register_blueprint(admin.bp)

@@ -28,6 +28,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/sales/renewals", office),
         ("/sales/renewals.csv", office),
         ("/surveys/", office),
+        ("/inbox/", office),
         ("/surveys/export.csv", office),
         ("/staff/", office),
         ("/staff/new", office),
