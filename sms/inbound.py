@@ -322,6 +322,14 @@ class InboundPipeline:
         ):
             # "YES" to a visit confirmation from a customer who never opted out means yes
             parsed = ParsedReply(ReplyKind.CONFIRM, keyword=parsed.keyword)
+        if (
+            parsed.kind is ReplyKind.OPT_IN
+            and parsed.keyword == "YES"
+            and context is Context.NOTICE
+            and msg.customer_id is not None
+            and not self._resubscribed(msg, session)
+        ):
+            return HandOff(message_id, "for_the_office")  # "yes" to a notice: thanks, no START
         reply = _Replier(self.messenger, msg, locale, session)
         provider_answers = self.messenger.gateway.answers_reserved_keywords and (
             parsed.keyword in TWILIO_RESERVED

@@ -315,8 +315,9 @@ def test_a_reply_to_an_office_message_is_for_the_office_not_the_visit(
     with Session(engine) as s:
         assert s.get(Visit, company.visit_id).needs_phone_call is False  # a sale's message
     messenger.send_for_visit(company.visit_id, "visit_on_the_way", "w", eta=datetime.now(UTC))
-    _, handoff = pipeline.receive_and_hand_off(sms("Gracias!", sid="SM4"))
-    assert handoff.action == "for_the_office"
+    for n, thanks in enumerate(("Gracias!", "Yes")):  # "Yes" is thanks here, not START
+        _, handoff = pipeline.receive_and_hand_off(sms(thanks, sid=f"SM4{n}"))
+        assert handoff.action == "for_the_office" and handoff.reply_message_id is None
     _, handoff = pipeline.receive_and_hand_off(sms("NO estoy, venid mañana", sid="SM2"))
     assert handoff.action == "for_the_office:phone_call" and workflows.replies == []
     with Session(engine) as s:
