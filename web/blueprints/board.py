@@ -38,6 +38,7 @@ from domain.visits import (
     count_sales_awaiting_decision,
 )
 from web.auth import current_user, role_required
+from web.blueprints.inbox import count_recent_office_replies
 from web.board_view import (
     approved_plan,
     board_status,
@@ -96,6 +97,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         decisions = count_sales_awaiting_decision(s)
         late = count_overdue_visits(s, business_today())
         calls = count_calls_to_make(s)
+        replies = count_recent_office_replies(s)
     if plan_id is not None and board_data.plan is None:
         abort(404)
     return render_template(
@@ -104,6 +106,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         decisions=decisions,
         overdue=late,
         calls=calls,
+        replies=replies,
         day=plan_date.isoformat(),
         prev_day=(plan_date - timedelta(days=1)).isoformat(),
         next_day=(plan_date + timedelta(days=1)).isoformat(),

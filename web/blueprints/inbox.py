@@ -4,11 +4,14 @@ read here and on the sale's page)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, func, select
 
 from domain.models import Customer, SmsDirection, SmsMessage
+from domain.types import utcnow
 from web.auth import role_required
 from web.extensions import engine
 from web.params import page_number
@@ -31,6 +34,23 @@ ANSWERED = {
     "office_message": _l("office message"),
     "visit_on_the_way": _l("on my way"),
 }
+
+
+RECENT = timedelta(hours=24)  # replies the board mentions
+
+
+def count_recent_office_replies(session: Session) -> int:
+    """Replies to the office's messages and to "on my way" in the last 24 hours: nothing
+    answers them but people (the board points to them)."""
+    return session.exec(
+        select(func.count())
+        .select_from(SmsMessage)
+        .where(
+            SmsMessage.direction == SmsDirection.INBOUND.value,
+            col(SmsMessage.template).in_(FOR_THE_OFFICE),
+            col(SmsMessage.created_at) >= utcnow() - RECENT,
+        )
+    ).one()
 
 
 @bp.get("/")
