@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -47,6 +47,8 @@ class SendOutcome:
     message_id: int | None
     status: str
     skipped_reason: str | None = None
+    # this key's message had gone out already: nothing was sent now (the same outcome otherwise)
+    repeated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ class Messenger:
             if not ignore_opt_out and self._opted_out(session, draft.customer_id):
                 sent = self._by_key(session, key)  # sent before the opt-out: still the answer
                 if sent is not None and (sent.provider_sid or sent.status in TERMINAL):
-                    return SendOutcome(sent.id, sent.status)
+                    return SendOutcome(sent.id, sent.status, repeated=True)
                 return SendOutcome(None, "skipped", OPTED_OUT_REASON)
             if not draft.to:
                 return SendOutcome(None, "skipped", NO_PHONE_REASON)
@@ -320,7 +322,7 @@ class Messenger:
                     raise
                 row = existing
                 if row.provider_sid or row.status in TERMINAL:
-                    return SendOutcome(row.id, row.status)
+                    return SendOutcome(row.id, row.status, repeated=True)
                 if in_process:
                     self._apply(
                         row, self.gateway.send(OutgoingSms(row.to_number, row.body, row.id))

@@ -197,6 +197,10 @@ class ParsedReply:
     comment: str | None = None
 
 
+# Messages whose replies only people read (an office message, "on my way").
+NOTICE_CONTEXT_TEMPLATES = tuple(t for t, c in TEMPLATE_CONTEXTS.items() if c is Context.NOTICE)
+
+
 def context_for_template(template: str | None) -> Context:
     return TEMPLATE_CONTEXTS.get(template or "", Context.NONE)
 

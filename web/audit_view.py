@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from werkzeug.datastructures import MultiDict
 
 from domain.models import AuditEntry, Sale, Visit
-from web.params import db_id
+from web.params import db_id, iso_day
 
 # What each action means (actions not listed show as they are stored).
 ACTIONS = {
@@ -97,19 +97,13 @@ class AuditFilter:
     def from_args(cls, args: MultiDict[str, str]) -> AuditFilter:
         """The filter in a request's arguments; what cannot be read is left out."""
 
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
         entity = args.get("entity") or None
         return cls(
             actor=(args.get("actor") or "").strip()[:200],
             entity=entity if entity in ENTITIES else None,
             entity_id=args.get("entity_id", type=db_id),
-            since=day("since"),
-            until=day("until"),
+            since=args.get("since", type=iso_day),
+            until=args.get("until", type=iso_day),
         )
 
 

@@ -6,6 +6,10 @@ Use as ``request.args.get("staff", type=db_id)``: a value that is not a whole nu
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import date
+
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 
@@ -22,3 +26,20 @@ def page_number(value: str) -> int:
     if not 0 < number <= MAX_PAGE:
         raise ValueError(f"{value} is not a page number")
     return number
+
+
+def form_nonce() -> str:
+    """A fresh value for a form's hidden ``nonce``: the same form sent twice acts once."""
+    return uuid.uuid4().hex
+
+
+def nonce(value: str) -> str:
+    """A nonce :func:`form_nonce` made (``type=nonce`` in ``request.form.get``)."""
+    if not re.fullmatch(r"[0-9a-f]{32}", value):
+        raise ValueError("not a form nonce")
+    return value
+
+
+def iso_day(value: str) -> date:
+    """An ISO date (``type=iso_day``: a value that is not one counts as missing)."""
+    return date.fromisoformat(value)

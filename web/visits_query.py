@@ -13,14 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from domain.models import Customer, Product, Sale, Visit, VisitKind, VisitStatus
 from domain.visits import overdue
-from web.params import db_id
-
-
-def _day(args: MultiDict[str, str], name: str) -> date | None:
-    try:
-        return date.fromisoformat(args.get(name, ""))
-    except ValueError:
-        return None
+from web.params import db_id, iso_day
 
 
 @dataclass(frozen=True)
@@ -42,12 +35,12 @@ class VisitsFilter:
             status=status if status in {v.value for v in VisitStatus} else None,
             kind=kind if kind in {k.value for k in VisitKind} else None,
             staff_id=args.get("staff_id", type=db_id),
-            open_on=_day(args, "day"),
+            open_on=args.get("day", type=iso_day),
             call=args.get("call") == "1",
             overdue=args.get("overdue") == "1",
             billable=args.get("billable") == "1",
-            since=_day(args, "since"),
-            until=_day(args, "until"),
+            since=args.get("since", type=iso_day),
+            until=args.get("until", type=iso_day),
         )
 
     def args(self) -> dict[str, Any]:

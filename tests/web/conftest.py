@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,11 @@ def csrf_token_in(html: str) -> str:
     marker = 'name="csrf-token" content="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def flashes(html: str) -> list[str]:
+    """The flashed messages a page shows, in order."""
+    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
 def csrf_from(client: FlaskClient, path: str = "/login") -> str:

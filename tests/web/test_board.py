@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from domain.db import session_scope
 from domain.models import DailyPlan, PlanStatus, PlanStop, Visit
 from domain.visits import set_status
+from tests.web.conftest import flashes
 from tests.web.factories import NEXT_DAY, PLAN_DAY, World, at
 from web.board_view import build_board, opening_day
 
@@ -20,10 +21,6 @@ DAY = PLAN_DAY.isoformat()
 def blocks(html: str) -> list[tuple[str, str, str]]:
     """(visit id, staff id, local start) of every visit block on the timeline."""
     return re.findall(r'data-visit="(\d+)" data-staff="(\d+)" data-start="([^"]*)"', html)
-
-
-def flashes(html: str) -> list[str]:
-    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
 def test_board_shows_routes_unassigned_and_figures(client_for, world: World) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.db import session_scope
 from domain.models import AuditEntry, Customer
+from tests.web.conftest import flashes
 from tests.web.factories import PLAN_DAY, World
 
 
@@ -98,7 +97,7 @@ def test_an_admin_erases_a_customer_who_asked_and_a_dispatcher_cannot(
     def erase(**form: str) -> list[str]:
         r = admin.post(url, data={"csrf_token": token, **form})
         page = admin.get(r.location).get_data(as_text=True)
-        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+        return flashes(page)
 
     assert 'id="erase-form"' in admin.get(f"/customers/{carmen}/edit").get_data(as_text=True)
     assert erase() == ["Tick the box to confirm the customer asked to be erased."]

@@ -14,6 +14,7 @@ from domain.csv_import import CsvImportError, parse_sales_csv
 from domain.db import session_scope
 from domain.models import Customer, Sale, SurveyAnswer, Visit
 from domain.visits import set_status
+from tests.web.conftest import flashes
 from tests.web.factories import PLAN_DAY, World
 
 HEADER = "customer_name,phone,product_sku,sold_on,latitude,longitude,external_ref\n"
@@ -598,7 +599,7 @@ def test_the_office_texts_a_customer_from_the_sale_page(
     def send(**changes: str) -> list[str]:
         r = client.post(f"/sales/{sale}/sms", data={**form, **changes})
         page = client.get(r.location).get_data(as_text=True)
-        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+        return flashes(page)
 
     assert send() == ["Message sent."]
     assert send() == ["Message sent."]  # the same form again: still one message
@@ -682,7 +683,7 @@ def test_a_mistyped_reference_is_corrected_on_the_sale_page(
     def save(ref: str) -> list[str]:
         r = client.post(url, data={"csrf_token": token, "external_ref": ref})
         page = client.get(r.location).get_data(as_text=True)
-        return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', page)
+        return flashes(page)
 
     assert save("ERP-1") == ["Reference saved."]
     assert save("ERP-2") == [f"sale {world.sales[1]} already has the reference &#39;ERP-2&#39;"]

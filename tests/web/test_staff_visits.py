@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from domain.db import session_scope
 from domain.models import DailyPlan, PlanStatus, Staff, StaffAbsence, Visit
+from tests.web.conftest import flashes
 from tests.web.factories import World, at
 
 
@@ -164,10 +165,6 @@ def test_visits_past_their_due_date_are_listed_most_late_first_and_counted_on_th
             assert v is not None
             v.due_date = today  # due today: not late yet
     assert 'id="overdue"' not in client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
-
-
-def flashes(html: str) -> list[str]:
-    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
 def test_phone_answers_and_outcomes_say_when_temporal_is_down(

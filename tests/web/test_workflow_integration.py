@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 from domain.models import DailyPlan, Sale, Visit
 from posventa.config import Settings
 from tests.conftest import venv_binary
-from tests.web.conftest import login, make_app
+from tests.web.conftest import flashes, login, make_app
 from tests.web.factories import PLAN_DAY, World, at, make_world
 from tests.web.test_api import token_for
 from tests.workflows.support import (
@@ -36,10 +36,6 @@ from workflows import contracts as c
 from workflows.client import WorkflowGateway
 
 DAY = PLAN_DAY.isoformat()
-
-
-def flashes(html: str) -> list[str]:
-    return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
 
 
 def post_outcome(

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from domain.models import Customer, SmsDirection, SmsMessage
 from domain.types import utcnow
+from sms.replies import NOTICE_CONTEXT_TEMPLATES
 from web.auth import role_required
 from web.extensions import engine
 from web.params import page_number
@@ -20,7 +21,7 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
-FOR_THE_OFFICE = ("office_message", "visit_on_the_way")  # replies nobody else answers
+FOR_THE_OFFICE = NOTICE_CONTEXT_TEMPLATES  # replies nobody else answers
 ANSWERED = {
     "visit_confirmation": _l("visit confirmation"),
     "visit_no_answer_reminder": _l("visit confirmation"),

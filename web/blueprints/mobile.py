@@ -6,8 +6,6 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +18,7 @@ from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
-from web.params import db_id
+from web.params import db_id, form_nonce, nonce
 
 bp = Blueprint("mobile", __name__, url_prefix="/me")
 
@@ -140,7 +138,7 @@ def today():  # type: ignore[no-untyped-def]
     draft, approved = awaits_approval(plans), approved_plan(plans) is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
-        history=history, staff_names=staff_names, nonce=uuid.uuid4().hex,
+        history=history, staff_names=staff_names, nonce=form_nonce(),
         on_the_way_minutes=ON_THE_WAY_MINUTES,
         scheduled=[v.value for v in SCHEDULED_VISIT_STATUSES],
         next_day_with_visits=next_day_with_visits,
@@ -227,8 +225,8 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
     from web.blueprints.sms import services
 
     minutes = request.form.get("minutes", type=int)
-    nonce = request.form.get("nonce", "")
-    if minutes not in ON_THE_WAY_MINUTES or not re.fullmatch(r"[0-9a-f]{32}", nonce):
+    key = request.form.get("nonce", type=nonce)
+    if minutes not in ON_THE_WAY_MINUTES or key is None:
         abort(400)
     tz = ZoneInfo(settings().timezone)
     now = datetime.now(tz)
@@ -252,7 +250,7 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
     eta = eta.replace(minute=eta.minute - eta.minute % 5, second=0, microsecond=0)
     try:
         sent = services().messenger.send_for_visit(
-            visit_id, "visit_on_the_way", f"on-the-way/{visit_id}/{nonce}", eta=eta
+            visit_id, "visit_on_the_way", f"on-the-way/{visit_id}/{key}", eta=eta
         )
     except SmsError:
         flash(_("The message could not be sent: call the customer."), "error")

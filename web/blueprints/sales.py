@@ -3,9 +3,6 @@ decisions on failed visits."""
 
 from __future__ import annotations
 
-import re
-import uuid
-
 from flask import (
     Blueprint,
     abort,
@@ -47,7 +44,7 @@ from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
-from web.params import page_number
+from web.params import form_nonce, nonce, page_number
 from web.renewals import RENEWAL_WINDOWS, contracts_ending
 from web.sale_start import (
     NewSale,
@@ -384,7 +381,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         contract_ends=contract_ends,
         messages=messages,
         changes=changes,
-        sms_nonce=uuid.uuid4().hex,
+        sms_nonce=form_nonce(),
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
 
@@ -403,17 +400,13 @@ def send_sms(sale_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         customer_id = sale.customer_id
     text = (request.form.get("text") or "").strip()
-    nonce = request.form.get("nonce", "")
-    if not re.fullmatch(r"[0-9a-f]{32}", nonce):
+    form_key = request.form.get("nonce", type=nonce)
+    if form_key is None:
         abort(400)
     if not text or len(text) > OFFICE_TEXT_MAX:
         flash(_("Write the message (up to %(max)d characters).", max=OFFICE_TEXT_MAX), "error")
         return redirect(url_for("sales.detail", sale_id=sale_id))
-    key = f"office/{sale_id}/{nonce}"  # the form's nonce: the same form sent twice is one SMS
-    with Session(engine()) as s:
-        earlier = s.exec(select(SmsMessage).where(SmsMessage.idempotency_key == key)).first()
-        # new, or stored but not handed over (the SMS service was down): this send counts
-        counts = earlier is None or (earlier.provider_sid is None and earlier.status == "queued")
+    key = f"office/{sale_id}/{form_key}"  # the form's nonce: the same form sent twice is one SMS
     try:
         sent = services().messenger.send_text(customer_id, text, key, sale_id=sale_id)
     except PermanentSmsError as exc:
@@ -428,7 +421,7 @@ def send_sms(sale_id: int):  # type: ignore[no-untyped-def]
                   if sent.skipped_reason == OPTED_OUT_REASON
                   else _("Not sent: the customer has no phone number."), "error")  # fmt: skip
         else:
-            if counts:
+            if not sent.repeated:  # the same form again sent nothing: nothing to record
                 with session_scope(engine()) as s:
                     audit.record(s, current_user.email, "customer.sms", "customer", customer_id,
                                  message_id=sent.message_id, sale_id=sale_id)  # fmt: skip
