@@ -309,7 +309,11 @@ class PlanUnassigned(SQLModel, table=True):
 
 class SmsMessage(SQLModel, table=True):
     # A reply's conversation: the latest message to a number (index serves filter and order).
-    __table_args__ = (Index("ix_smsmessage_to_number_id", "to_number", "id"),)
+    # The office's replies still to handle (the board counts them): by template, then state.
+    __table_args__ = (
+        Index("ix_smsmessage_to_number_id", "to_number", "id"),
+        Index("ix_smsmessage_template_handled_at", "template", "handled_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str = Field(max_length=10)
@@ -325,6 +329,10 @@ class SmsMessage(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
     error_code: str | None = Field(default=None, max_length=20)
     processed: bool = Field(default=False, description="inbound: handed to its workflow")
+    # Inbound replies only people answer (to an office message, to "on my way"): when someone
+    # in the office dealt with it and who (AUTO_HANDLED for a plain "thanks").
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    handled_by: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 

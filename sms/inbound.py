@@ -42,6 +42,7 @@ from posventa.config import Settings
 from sms import templates as t
 from sms.errors import SmsError
 from sms.messenger import OFFICE_TEMPLATE, Messenger
+from sms.office_replies import mark_thanks_handled
 from sms.optout import OPTED_IN, customers_with_phone, opt_in, opt_out, sms_keyword_source
 from sms.replies import (
     TWILIO_RESERVED,
@@ -329,7 +330,8 @@ class InboundPipeline:
             and msg.customer_id is not None
             and not self._resubscribed(msg, session)
         ):
-            return HandOff(message_id, "for_the_office")  # "yes" to a notice: thanks, no START
+            self._thanks_handled(message_id, session)  # "yes" to a notice: thanks, no START
+            return HandOff(message_id, "for_the_office:thanks")
         reply = _Replier(self.messenger, msg, locale, session)
         provider_answers = self.messenger.gateway.answers_reserved_keywords and (
             parsed.keyword in TWILIO_RESERVED
@@ -347,8 +349,11 @@ class InboundPipeline:
             if parsed.kind is ReplyKind.OPT_IN:
                 return HandOff(message_id, action, reply.send("opted_in"))
             return HandOff(message_id, action, reply.send(HELP_FOR_CONTEXT[context]))
-        if context is Context.NOTICE:  # read on the sale's page; no answer
-            if msg.visit_id is None or is_courtesy(msg.body):
+        if context is Context.NOTICE:  # for the office to read (inbox, sale page); no answer
+            if is_courtesy(msg.body):  # nothing to read: handled already
+                self._thanks_handled(message_id, session)
+                return HandOff(message_id, "for_the_office:thanks")
+            if msg.visit_id is None:
                 return HandOff(message_id, "for_the_office")
             # "not at home, come tomorrow" to a technician on the way: someone must phone
             reason = f"replied to a notice: {msg.body[:200]}"
@@ -499,6 +504,13 @@ class InboundPipeline:
             return HandOff(msg.id, action + ":rejected")
         # The sale's workflow texts the comment request and the thanks itself.
         return HandOff(msg.id, action)
+
+    def _thanks_handled(self, message_id: int, session: Session | None) -> None:
+        if session is not None:
+            mark_thanks_handled(session, message_id)
+            return
+        with session_scope(self.engine) as own:
+            mark_thanks_handled(own, message_id)
 
     def _flag_phone_call(self, visit_id: int, reason: str) -> None:
         with session_scope(self.engine) as session:

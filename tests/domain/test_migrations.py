@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -96,5 +98,54 @@ def test_postgres_product_migrations_keep_existing_sales() -> None:
     url = create_pg_database()
     try:
         _upgrade_keeps_the_catalogue_and_its_sales(url)
+    finally:
+        drop_pg_database(url)
+
+
+def _upgrade_marks_old_office_replies_handled(url: str) -> None:
+    """0008: replies to the office older than a day count as handled (the board stopped
+    pointing at them); newer ones and every other message stay as they were."""
+    from sqlalchemy import text
+
+    upgrade(url, "0007")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for body, direction, template, age in (
+            ("old", "inbound", "office_message", timedelta(days=3)),
+            ("new", "inbound", "visit_on_the_way", timedelta(hours=2)),
+            ("si", "inbound", "visit_confirmation", timedelta(days=3)),
+            ("ours", "outbound", "office_message", timedelta(days=3)),
+        ):
+            at = (datetime.now(UTC) - age).replace(tzinfo=None)
+            conn.execute(text(
+                "INSERT INTO smsmessage (direction, to_number, from_number, body, template, "
+                "status, processed, created_at, updated_at) VALUES (:d, '+34600000000', "
+                "'+34600000001', :b, :t, 'received', :p, :at, :at)"
+            ), {"d": direction, "b": body, "t": template, "p": True, "at": at})  # fmt: skip
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT body, handled_by, handled_at = created_at FROM smsmessage ORDER BY id"
+        )).all()  # fmt: skip
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("old", "before tracking", True),
+        ("new", None, None),
+        ("si", None, None),
+        ("ours", None, None),
+    ]
+    downgrade(url, "0007")
+
+
+def test_sqlite_office_replies_migration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _upgrade_marks_old_office_replies_handled(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_postgres_office_replies_migration() -> None:
+    url = create_pg_database()
+    try:
+        _upgrade_marks_old_office_replies_handled(url)
     finally:
         drop_pg_database(url)

@@ -317,10 +317,36 @@ def test_a_reply_to_an_office_message_is_for_the_office_not_the_visit(
     messenger.send_for_visit(company.visit_id, "visit_on_the_way", "w", eta=datetime.now(UTC))
     for n, thanks in enumerate(("Gracias!", "Yes")):  # "Yes" is thanks here, not START
         _, handoff = pipeline.receive_and_hand_off(sms(thanks, sid=f"SM4{n}"))
-        assert handoff.action == "for_the_office" and handoff.reply_message_id is None
+        assert handoff.action == "for_the_office:thanks" and handoff.reply_message_id is None
     _, handoff = pipeline.receive_and_hand_off(sms("NO estoy, venid mañana", sid="SM2"))
     assert handoff.action == "for_the_office:phone_call" and workflows.replies == []
     with Session(engine) as s:
         assert s.get(Visit, company.visit_id).needs_phone_call is True  # the office calls
     _, handoff = pipeline.receive_and_hand_off(sms("STOP", sid="SM3"))
     assert handoff.action == "opt_out"
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["outbox", "provider"])
+def test_thanks_to_the_office_is_handled_by_itself_anything_else_waits_for_someone(
+    engine, sms_settings, company, messenger, workflows, in_process, monkeypatch
+):
+    """Replies to the office stay to handle until someone marks them; a plain "thanks" (or
+    "Yes") needs nobody and is marked handled at once, on both hand-off paths."""
+    from sms.office_replies import AUTO_HANDLED, count_to_handle
+
+    monkeypatch.setattr(type(messenger.gateway), "sends_in_process", in_process)
+    pipeline = InboundPipeline(engine, sms_settings, messenger, workflows)
+    messenger.send_text(company.customer_id, "¿Nos manda la factura?", "office/1/a",
+                        sale_id=company.sale_id)  # fmt: skip
+    handled = {}
+    for n, body in enumerate(("Gracias!", "Yes", "Sí, mañana se la mando")):
+        received, _ = pipeline.receive_and_hand_off(sms(body, sid=f"SM{n}"))
+        stored = messages(engine, id=received.message_id)[0]
+        handled[body] = (stored.handled_by, stored.handled_at is not None)
+    assert handled == {
+        "Gracias!": (AUTO_HANDLED, True),
+        "Yes": (AUTO_HANDLED, True),
+        "Sí, mañana se la mando": (None, False),
+    }
+    with Session(engine) as s:
+        assert count_to_handle(s) == 1

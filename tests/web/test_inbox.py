@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from domain.db import session_scope
 from domain.models import SmsMessage
+from tests.web.conftest import flashes
 from tests.web.factories import World
 
 
@@ -38,34 +40,97 @@ def test_the_inbox_lists_what_customers_texted_and_what_it_answered(
         ("Carmen Ruiz", "No estoy, venid mañana", "on my way"),
         ("Carmen Ruiz", "SI", "visit confirmation"),
     ]
-    assert rows("?office=1") == [("Carmen Ruiz", "No estoy, venid mañana", "on my way")]
+    assert rows("?show=office") == [("Carmen Ruiz", "No estoy, venid mañana", "on my way")]
     technician, _ = client_for("technician")
     assert technician.get("/inbox/").status_code == 403
 
 
-def test_the_board_points_to_the_replies_nothing_else_answers(
+def _office_reply(engine: Engine, world: World, body: str, template: str, hours_ago: int = 1,
+                  handled_by: str | None = None) -> int:  # fmt: skip
+    at = datetime.now(UTC) - timedelta(hours=hours_ago)
+    with session_scope(engine) as s:
+        msg = SmsMessage(direction="inbound", customer_id=world.customers[0], body=body,
+                         template=template, to_number="+34600000000", created_at=at,
+                         from_number="+34612345670", status="received",
+                         handled_by=handled_by, handled_at=at if handled_by else None)  # fmt: skip
+        s.add(msg)
+        s.flush()
+        assert msg.id is not None
+        return msg.id
+
+
+def test_the_board_points_to_the_replies_still_to_handle(
     client_for, world: World, sqlite_engine: Engine
 ) -> None:
-    from datetime import UTC, datetime, timedelta
-
     from tests.web.factories import PLAN_DAY
 
-    client, _ = client_for("dispatcher")
+    client, token = client_for("dispatcher")
 
     def banner() -> str | None:
         page = client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
         found = re.search(r'id="replies">\s*<span>([^<]*)</span>', page)
         return found.group(1).replace("&#34;", '"') if found else None
 
-    def reply(hours_ago: int, template: str) -> None:
-        at = datetime.now(UTC) - timedelta(hours=hours_ago)
-        with session_scope(sqlite_engine) as s:
-            s.add(SmsMessage(direction="inbound", customer_id=world.customers[0], body="?",
-                             template=template, to_number="+34600000000", created_at=at,
-                             from_number="+34612345670", status="received"))  # fmt: skip
-
-    reply(30, "office_message")  # yesterday's: read by now
-    reply(1, "visit_confirmation")  # answered by its visit
+    _office_reply(sqlite_engine, world, "Gracias", "visit_on_the_way", handled_by="automatic")
+    _office_reply(sqlite_engine, world, "SI", "visit_confirmation")  # answered by its visit
     assert banner() is None
-    reply(2, "visit_on_the_way")
-    assert banner() == '1 customer reply to the office or to "on my way" in the last 24 hours.'
+    old = _office_reply(sqlite_engine, world, "¿Y la factura?", "office_message", hours_ago=50)
+    _office_reply(sqlite_engine, world, "No estoy", "visit_on_the_way")
+    assert banner() == '2 customer replies to the office or to "on my way" to handle.'
+    client.post("/inbox/handled", data={"csrf_token": token, "ids": [old]})
+    assert banner() == '1 customer reply to the office or to "on my way" to handle.'
+
+
+def test_replies_for_the_office_are_marked_handled_and_reopened(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    thanks = _office_reply(sqlite_engine, world, "Gracias", "visit_on_the_way", 3, "automatic")
+    invoice = _office_reply(sqlite_engine, world, "¿Y la factura?", "office_message", 2)
+    late = _office_reply(sqlite_engine, world, "No estoy, venid mañana", "visit_on_the_way", 1)
+    confirmed = _office_reply(sqlite_engine, world, "SI", "visit_confirmation")
+    client, token = client_for("dispatcher")
+    dispatcher = world.users["dispatcher"]
+
+    def shown(show: str) -> list[str]:
+        page = client.get(f"/inbox/?show={show}").get_data(as_text=True)
+        return re.findall(r'<tr id="sms-(\d+)"', page)
+
+    def handled(message_id: int) -> tuple[str | None, bool]:
+        with session_scope(sqlite_engine) as s:
+            msg = s.get(SmsMessage, message_id)
+            assert msg is not None
+            return msg.handled_by, msg.handled_at is not None
+
+    assert shown("open") == [str(late), str(invoice)]
+    assert shown("office") == [str(late), str(invoice), str(thanks)]
+    assert shown("all") == [str(confirmed), str(late), str(invoice), str(thanks)]
+    assert client.get("/inbox/?office=1").status_code == 200  # the older link still works
+
+    page = client.post("/inbox/handled", data={"csrf_token": token, "ids": [invoice],
+                                              "show": "open"}, follow_redirects=True)  # fmt: skip
+    assert flashes(page.get_data(as_text=True)) == ["1 reply marked handled."]
+    assert handled(invoice) == (dispatcher, True)
+    assert shown("open") == [str(late)]
+    office_page = client.get("/inbox/?show=office").get_data(as_text=True)
+    assert f"{dispatcher} ·" in office_page and "thanks only ·" in office_page
+
+    client.post(f"/inbox/{invoice}/reopen", data={"csrf_token": token})
+    assert handled(invoice) == (None, False) and shown("open") == [str(late), str(invoice)]
+    # the page's "mark all shown" sends every open id at once; marking twice keeps the first
+    client.post("/inbox/handled", data={"csrf_token": token, "ids": [late, invoice]})
+    assert shown("open") == [] and handled(thanks) == ("automatic", True)
+
+    # only replies for the office; bad ids are refused, nothing changes
+    for ids in ([confirmed], ["x"], [], [str(2**40)]):
+        response = client.post("/inbox/handled", data={"csrf_token": token, "ids": ids})
+        assert response.status_code == 400, ids
+    assert (
+        client.post("/inbox/handled", data={"csrf_token": token, "ids": [999999]}).status_code
+        == 404
+    )
+    assert handled(confirmed) == (None, False)
+    technician, tech_token = client_for("technician")
+    assert (
+        technician.post(f"/inbox/{late}/reopen", data={"csrf_token": tech_token}).status_code == 403
+    )
+    assert handled(late) == (dispatcher, True)

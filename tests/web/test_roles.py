@@ -58,6 +58,8 @@ def post_routes(w: World) -> list[str]:
         f"/staff/{w.staff['ana']}/feed",
         f"/customers/{w.customers[0]}/erase",
         f"/sales/{w.sales[0]}/reference",
+        "/inbox/handled",
+        "/inbox/1/reopen",
         f"/sales/{w.sales[0]}/contract",
         f"/sales/{w.sales[0]}/sms",
         "/admin/tokens",

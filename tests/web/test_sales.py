@@ -565,7 +565,7 @@ def test_sale_page_shows_the_customers_sms_conversation(
             s.add(SmsMessage(direction=direction, customer_id=customer, body=body, status=status,
                              error_code=error, to_number="+34612345670",
                              from_number="+34600000000"))  # fmt: skip
-    client, _ = client_for("dispatcher")
+    client, token = client_for("dispatcher")
     page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
     thread = re.search(r'<table class="data" id="sms-thread">(.*?)</table>', page, re.S)
     assert thread is not None
@@ -581,6 +581,20 @@ def test_sale_page_shows_the_customers_sms_conversation(
     )
     quiet = client.get(f"/sales/{world.sales[2]}").get_data(as_text=True)
     assert "No messages yet." in quiet
+
+    # a reply to the office says whether someone has handled it (the inbox marks it)
+    with session_scope(sqlite_engine) as s:
+        reply = SmsMessage(direction="inbound", customer_id=carmen, body="¿Y la factura?",
+                           template="office_message", status="received",
+                           to_number="+34600000000", from_number="+34612345670")  # fmt: skip
+        s.add(reply)
+        s.flush()
+        reply_id = reply.id
+    page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+    assert f'href="/inbox/?show=open#sms-{reply_id}">to handle</a>' in page
+    client.post("/inbox/handled", data={"csrf_token": token, "ids": [reply_id]})
+    page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+    assert "to handle</a>" not in page and '<span class="tag">handled</span>' in page
 
 
 def test_the_office_texts_a_customer_from_the_sale_page(

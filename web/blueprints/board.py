@@ -37,8 +37,8 @@ from domain.visits import (
     count_overdue_visits,
     count_sales_awaiting_decision,
 )
+from sms.office_replies import count_to_handle
 from web.auth import current_user, role_required
-from web.blueprints.inbox import count_recent_office_replies
 from web.board_view import (
     approved_plan,
     board_status,
@@ -97,7 +97,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         decisions = count_sales_awaiting_decision(s)
         late = count_overdue_visits(s, business_today())
         calls = count_calls_to_make(s)
-        replies = count_recent_office_replies(s)
+        replies = count_to_handle(s)
     if plan_id is not None and board_data.plan is None:
         abort(404)
     return render_template(

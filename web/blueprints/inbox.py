@@ -1,27 +1,32 @@
 """The customers' texts to the office (``/inbox/``): every inbound SMS, newest first, with what
-it answered and the sale it belongs to (replies to office messages and to "on my way" are only
-read here and on the sale's page)."""
+it answered and the sale it belongs to. Replies to office messages and to "on my way" are only
+read here and on the sale's page: they stay *to handle* until someone marks them handled (the
+plan board counts them)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
 from sqlmodel import Session, col, func, select
 
+from domain.db import session_scope
+from domain.errors import DomainError, NotFound
 from domain.models import Customer, SmsDirection, SmsMessage
-from domain.types import utcnow
-from sms.replies import NOTICE_CONTEXT_TEMPLATES
+from sms.office_replies import AUTO_HANDLED, FOR_THE_OFFICE, for_the_office, mark_handled, reopen
+from sms.office_replies import to_handle as to_handle_condition
 from web.auth import role_required
 from web.extensions import engine
-from web.params import page_number
+from web.params import db_id, page_number
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 DISPATCH = ("admin", "dispatcher")
 PAGE = 50
-FOR_THE_OFFICE = NOTICE_CONTEXT_TEMPLATES  # replies nobody else answers
+SHOW = ("all", "office", "open")  # every text / replies for the office / those still to handle
+MAX_BULK = PAGE  # a bulk "handled" covers at most one page
 ANSWERED = {
     "visit_confirmation": _l("visit confirmation"),
     "visit_no_answer_reminder": _l("visit confirmation"),
@@ -37,31 +42,23 @@ ANSWERED = {
 }
 
 
-RECENT = timedelta(hours=24)  # replies the board mentions
-
-
-def count_recent_office_replies(session: Session) -> int:
-    """Replies to the office's messages and to "on my way" in the last 24 hours: nothing
-    answers them but people (the board points to them)."""
-    return session.exec(
-        select(func.count())
-        .select_from(SmsMessage)
-        .where(
-            SmsMessage.direction == SmsDirection.INBOUND.value,
-            col(SmsMessage.template).in_(FOR_THE_OFFICE),
-            col(SmsMessage.created_at) >= utcnow() - RECENT,
-        )
-    ).one()
+def _show() -> str:
+    show = request.values.get("show", "")
+    if show in SHOW:
+        return show
+    return "office" if request.values.get("office") == "1" else "all"  # the older link
 
 
 @bp.get("/")
 @role_required(*DISPATCH)
 def index():  # type: ignore[no-untyped-def]
-    office_only = request.args.get("office") == "1"
+    show = _show()
     page = max(request.args.get("page", default=1, type=page_number) or 1, 1)
     conds = [SmsMessage.direction == SmsDirection.INBOUND.value]
-    if office_only:
-        conds.append(col(SmsMessage.template).in_(FOR_THE_OFFICE))
+    if show == "office":
+        conds.append(for_the_office())
+    elif show == "open":
+        conds.append(to_handle_condition())
     with Session(engine()) as s:
         total = s.exec(select(func.count()).select_from(SmsMessage).where(*conds)).one()
         rows = list(
@@ -74,7 +71,53 @@ def index():  # type: ignore[no-untyped-def]
                 .offset((page - 1) * PAGE)
             )
         )
+    open_ids = [m.id for m, _c in rows if m.template in FOR_THE_OFFICE and m.handled_at is None]
     return render_template(
-        "inbox/index.html", rows=rows, answered=ANSWERED, office_only=office_only, page=page,
-        total=total, pages=max(1, -(-total // PAGE)), for_the_office=FOR_THE_OFFICE,
+        "inbox/index.html", rows=rows, open_ids=open_ids, answered=ANSWERED, show=show,
+        page=page, total=total, pages=max(1, -(-total // PAGE)), for_the_office=FOR_THE_OFFICE,
+        auto=AUTO_HANDLED,
     )  # fmt: skip
+
+
+def _back():  # type: ignore[no-untyped-def]
+    page = request.form.get("page", default=1, type=page_number) or 1
+    return redirect(url_for("inbox.index", show=_show(), page=page if page > 1 else None))
+
+
+@bp.post("/handled")
+@role_required(*DISPATCH)
+def handled():  # type: ignore[no-untyped-def]
+    """Mark replies handled (one row's button, or every reply a page shows)."""
+    raw = request.form.getlist("ids")
+    try:
+        ids = sorted({db_id(v) for v in raw})
+    except ValueError:
+        abort(400)
+    if not ids or len(ids) > MAX_BULK:
+        abort(400)
+    try:
+        with session_scope(engine()) as s:
+            for message_id in ids:
+                mark_handled(s, message_id, current_user.email)
+    except NotFound:
+        abort(404)
+    except DomainError:  # not a reply for the office: nothing a form of ours sends
+        abort(400)
+    flash(ngettext("%(num)d reply marked handled.", "%(num)d replies marked handled.", len(ids)),
+          "success")  # fmt: skip
+    return _back()
+
+
+@bp.post("/<int:message_id>/reopen")
+@role_required(*DISPATCH)
+def reopen_reply(message_id: int):  # type: ignore[no-untyped-def]
+    """Put a reply back among those to handle (marked handled by mistake)."""
+    try:
+        with session_scope(engine()) as s:
+            reopen(s, message_id)
+    except NotFound:
+        abort(404)
+    except DomainError:
+        abort(400)
+    flash(_("The reply is back among those to handle."), "success")
+    return _back()

@@ -38,6 +38,7 @@ from domain.models import (
 from domain.schemas import CustomerIn, validation_messages
 from domain.services import set_sale_reference
 from domain.visits import count_sales_awaiting_decision
+from sms.office_replies import FOR_THE_OFFICE
 from web.audit_view import sale_history
 from web.auth import current_user, role_required
 from web.csv_export import csv_download
@@ -380,6 +381,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         survey=survey,
         contract_ends=contract_ends,
         messages=messages,
+        for_the_office=FOR_THE_OFFICE,
         changes=changes,
         sms_nonce=form_nonce(),
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
