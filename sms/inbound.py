@@ -68,8 +68,15 @@ T = TypeVar("T")
 # An office message or a notice is a conversation too: "NO" after "we are running late" or "on my
 # way" must not decline the visit whose confirmation was asked earlier.
 CONVERSATION_TEMPLATES = (
-    *t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES, *t.SALE_TEMPLATES, "slot_chosen", OFFICE_TEMPLATE
+    *t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES, *t.SALE_TEMPLATES, *t.ASK_AGAIN_TEMPLATES,
+    "slot_chosen", OFFICE_TEMPLATE,
 )  # fmt: skip
+# What a customer's yes/no to a visit reads as (a reply to the office that reads so is
+# followed by the pending confirmation, asked again).
+VISIT_ANSWERS = (ReplyKind.CONFIRM, ReplyKind.DECLINE, ReplyKind.RESCHEDULE)
+ASKING_TEMPLATES = tuple(
+    name for name in CONVERSATION_TEMPLATES if context_for_template(name) is Context.CONFIRMATION
+)
 UNRESOLVED = "receiving"  # stored; its conversation not looked up yet
 RESOLVED = "received"
 HELP_FOR_CONTEXT = {
@@ -350,6 +357,14 @@ class InboundPipeline:
                 return HandOff(message_id, action, reply.send("opted_in"))
             return HandOff(message_id, action, reply.send(HELP_FOR_CONTEXT[context]))
         if context is Context.NOTICE:  # for the office to read (inbox, sale page); no answer
+            pending = self._confirmation_pending(msg, session)
+            if pending is not None:  # "SI" to the office while a visit waits for its answer
+                if session is not None:
+                    return None  # asked again after the claim (the messenger's own session)
+                if is_courtesy(msg.body):
+                    self._thanks_handled(message_id, None)
+                return HandOff(message_id, "for_the_office:asked_again",
+                               self._ask_again(msg, pending))  # fmt: skip
             if is_courtesy(msg.body):  # nothing to read: handled already
                 self._thanks_handled(message_id, session)
                 return HandOff(message_id, "for_the_office:thanks")
@@ -504,6 +519,43 @@ class InboundPipeline:
             return HandOff(msg.id, action + ":rejected")
         # The sale's workflow texts the comment request and the thanks itself.
         return HandOff(msg.id, action)
+
+    def _confirmation_pending(self, msg: SmsMessage, session: Session | None) -> int | None:
+        """The visit whose confirmation the customer was asked for and has not given, if this
+        reply to an office message reads as an answer to it ("SI", "no puedo"); else None.
+
+        Only office messages: a reply to "on my way" is about that visit, today."""
+        if msg.template != OFFICE_TEMPLATE or msg.customer_id is None:
+            return None
+        if parse_reply(msg.body, Context.CONFIRMATION).kind not in VISIT_ANSWERS:
+            return None
+        query = (
+            select(SmsMessage.visit_id)
+            .join(Visit, col(Visit.id) == col(SmsMessage.visit_id))
+            .where(
+                SmsMessage.direction == SmsDirection.OUTBOUND.value,
+                SmsMessage.customer_id == msg.customer_id,
+                col(SmsMessage.template).in_(ASKING_TEMPLATES),
+                col(SmsMessage.id) < msg.id,
+                Visit.status == VisitStatus.AWAITING_CONFIRMATION.value,
+                col(Visit.planned_start) > utcnow(),
+            )
+            .order_by(col(SmsMessage.id).desc())
+            .limit(1)
+        )
+        return self._read(session, lambda s: s.exec(query).first())
+
+    def _ask_again(self, msg: SmsMessage, visit_id: int) -> int | None:
+        """Text the visit's confirmation request again (once per reply): the customer's next
+        "SI" answers it."""
+        try:
+            outcome = self.messenger.send_for_visit(
+                visit_id, "visit_confirmation_asked_again", f"ask-again/{msg.id}"
+            )
+        except (SmsError, t.TemplateError) as exc:
+            log.warning("confirmation of visit %s not asked again: %s", visit_id, exc)
+            return None
+        return outcome.message_id
 
     def _thanks_handled(self, message_id: int, session: Session | None) -> None:
         if session is not None:

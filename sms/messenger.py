@@ -83,13 +83,13 @@ class Messenger:
         eta: datetime | None = None,
     ) -> SendOutcome:
         """Text the visit's customer with a template from ``sms.templates.VISIT_TEMPLATES``
-        (or a notice from ``NOTICE_TEMPLATES``).
+        (or a notice from ``NOTICE_TEMPLATES``, or a confirmation asked again).
 
         ``told_window`` is the arrival window the customer was given, for a visit that has
         been taken off the plan since (its row no longer holds one); ``eta`` the arrival time
         a technician on the way expects.
         """
-        if template not in (*t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES):
+        if template not in (*t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES, *t.ASK_AGAIN_TEMPLATES):
             raise t.TemplateError(f"{template!r} is not a visit template")
         with Session(self.engine) as session:
             visit = session.get(Visit, visit_id)

@@ -176,6 +176,7 @@ TEMPLATE_CONTEXTS: dict[str, Context] = {
     "visit_no_answer_reminder": Context.CONFIRMATION,
     "visit_day_before_reminder": Context.CONFIRMATION,
     "visit_rescheduled": Context.CONFIRMATION,
+    "visit_confirmation_asked_again": Context.CONFIRMATION,
     "help_confirmation": Context.CONFIRMATION,
     "reschedule_offer": Context.SLOTS,
     "help_slots": Context.SLOTS,

@@ -38,6 +38,9 @@ SALE_TEMPLATES = (
     "survey_comment_request",
     "survey_thanks",
 )
+# A visit's pending confirmation asked again, when a customer's "SI" / "NO" answered an office
+# message instead (the office reads that reply; the visit needs its own answer).
+ASK_AGAIN_TEMPLATES = ("visit_confirmation_asked_again",)
 # ... and the short answers the inbound pipeline sends back.
 REPLY_TEMPLATES = (
     "reply_confirmed",
@@ -148,6 +151,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "reply_rejected": {
         "es": "No hemos podido aplicar su respuesta. Un compañero le llamará.",
         "en": "We couldn't apply your answer. A colleague will call you.",
+    },
+    "visit_confirmation_asked_again": {
+        "es": "La oficina leerá su mensaje. ¿Confirma su {kind} del {date} de {start} a {end}? "
+        "Responda SI, NO si no puede u OTRA hora.",
+        "en": "The office will read your message. About your {kind} on {date} between {start} "
+        "and {end}: reply OK to confirm, NO if you can't make it, or OTHER for another time.",
     },
     "help_confirmation": {
         "es": "Sobre su visita, responda SI para confirmar, NO si no puede u OTRA para cambiar "

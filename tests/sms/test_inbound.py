@@ -350,3 +350,57 @@ def test_thanks_to_the_office_is_handled_by_itself_anything_else_waits_for_someo
     }
     with Session(engine) as s:
         assert count_to_handle(s) == 1
+
+
+def _plan_in_two_days(engine, visit_id):
+    from datetime import timedelta
+
+    with session_scope(engine) as s:
+        s.get(Visit, visit_id).planned_start = datetime.now(UTC) + timedelta(days=2)
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["outbox", "provider"])
+def test_si_to_an_office_message_while_a_visit_waits_asks_for_the_visits_answer_again(
+    engine, sms_settings, company, messenger, workflows, in_process, monkeypatch
+):
+    """The customer was asked to confirm a visit, then the office wrote; their "SI" may mean
+    either. It is kept for the office and the visit's question is asked again, so the next
+    "SI" confirms the visit. A reply that does not read as yes/no, or with no visit waiting,
+    asks nothing."""
+    monkeypatch.setattr(type(messenger.gateway), "sends_in_process", in_process)
+    pipeline = InboundPipeline(engine, sms_settings, messenger, workflows)
+    _plan_in_two_days(engine, company.visit_id)
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    messenger.send_text(company.customer_id, "Traiga la factura de compra, por favor",
+                        "office/1/a", sale_id=company.sale_id)  # fmt: skip
+    received, handoff = pipeline.receive_and_hand_off(sms("Si"))
+    assert handoff.action == "for_the_office:asked_again" and workflows.replies == []
+    [asked] = messages(engine, id=handoff.reply_message_id)
+    assert (asked.template, asked.visit_id) == ("visit_confirmation_asked_again", company.visit_id)
+    assert asked.body.startswith("La oficina leerá su mensaje. ¿Confirma su ")
+    stored = messages(engine, id=received.message_id)[0]
+    assert (stored.template, stored.handled_by) == ("office_message", "automatic")  # only "Si"
+
+    _, handoff = pipeline.receive_and_hand_off(sms("SI", sid="SM2"))
+    assert handoff.action == "customer_reply:confirm"
+    assert [visit_id for visit_id, _ in workflows.replies] == [company.visit_id]
+
+    # the visit is confirmed now: a yes to the next office message is for the office alone
+    with session_scope(engine) as s:
+        s.get(Visit, company.visit_id).status = "confirmed"
+    messenger.send_text(company.customer_id, "¿Tiene aparcamiento?", "office/1/b",
+                        sale_id=company.sale_id)  # fmt: skip
+    _, handoff = pipeline.receive_and_hand_off(sms("Si", sid="SM3"))
+    assert (handoff.action, handoff.reply_message_id) == ("for_the_office:thanks", None)
+
+
+def test_a_reply_to_the_office_that_is_not_a_yes_or_no_asks_nothing_again(
+    engine, company, messenger, pipeline, workflows
+):
+    _plan_in_two_days(engine, company.visit_id)
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    messenger.send_text(company.customer_id, "¿Tiene aparcamiento?", "office/1/a",
+                        sale_id=company.sale_id)  # fmt: skip
+    _, handoff = pipeline.receive_and_hand_off(sms("Hay una plaza en la calle"))
+    assert (handoff.action, handoff.reply_message_id) == ("for_the_office", None)
+    assert workflows.replies == []

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from sms.segments import UCS2, segment_info
 from sms.templates import (
+    ASK_AGAIN_TEMPLATES,
     KIND_LABELS,
     LOCALES,
     NOTICE_TEMPLATES,
@@ -53,7 +54,8 @@ def longest_values(locale: str) -> dict[str, str]:
 
 
 def test_every_named_template_exists_in_both_locales():
-    for name in VISIT_TEMPLATES + NOTICE_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES:
+    for name in (VISIT_TEMPLATES + NOTICE_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES
+                 + ASK_AGAIN_TEMPLATES):  # fmt: skip
         assert set(TEMPLATES[name]) == set(LOCALES), name
 
 

@@ -30,6 +30,7 @@ MAX_BULK = PAGE  # a bulk "handled" covers at most one page
 ANSWERED = {
     "visit_confirmation": _l("visit confirmation"),
     "visit_no_answer_reminder": _l("visit confirmation"),
+    "visit_confirmation_asked_again": _l("visit confirmation"),
     "visit_day_before_reminder": _l("day-before reminder"),
     "visit_rescheduled": _l("new time"),
     "reschedule_offer": _l("times offered"),
