@@ -111,7 +111,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.context_processor
     def _layout_helpers() -> dict[str, object]:
-        return {"has_endpoint": lambda name: name in app.view_functions}
+        return {
+            "has_endpoint": lambda name: name in app.view_functions,
+            "office_replies_to_handle": inbox.office_replies_to_handle,
+        }
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

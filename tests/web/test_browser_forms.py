@@ -83,3 +83,27 @@ def test_account_pages_show_only_what_the_user_fills_in_and_rows_line_up(
         tops = {round(c["y"]) for c in row}  # type: ignore[index]
         heights = {round(c["height"]) for c in row}  # type: ignore[index]
         assert len(tops) == 1 and len(heights) == 1, row
+
+
+def test_an_admins_navigation_fits_one_row_and_its_menu_opens_and_closes(
+    settings: Settings, sqlite_engine: Engine
+) -> None:
+    """At a laptop's width the admin's links fit one row: the administration pages are one
+    menu, which opens on a click, leads to its pages and closes on a click elsewhere."""
+    from playwright.sync_api import expect
+
+    with signed_in(settings, sqlite_engine, "admin") as (page, _base, _world):
+        page.set_viewport_size({"width": 1366, "height": 800})
+        links = page.locator(".mainnav > a, .mainnav > details > summary")
+        tops = {round(b["y"]) for b in (a.bounding_box() for a in links.all()) if b is not None}
+        assert len(tops) == 1, tops
+        audit = page.get_by_role("link", name="Audit log")
+        expect(audit).to_be_hidden()
+        page.click("#admin-menu summary")
+        expect(audit).to_be_visible()
+        page.click("main")
+        expect(audit).to_be_hidden()
+        page.click("#admin-menu summary")
+        audit.click()
+        expect(page.locator("h1")).to_contain_text("Audit log")
+        expect(page.locator("#admin-menu summary")).to_have_class("active")

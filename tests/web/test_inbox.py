@@ -134,3 +134,23 @@ def test_replies_for_the_office_are_marked_handled_and_reopened(
         technician.post(f"/inbox/{late}/reopen", data={"csrf_token": tech_token}).status_code == 403
     )
     assert handled(late) == (dispatcher, True)
+
+
+def test_the_navigation_counts_the_replies_to_handle(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    client, token = client_for("dispatcher")
+
+    def badge() -> tuple[str, str] | None:
+        page = client.get("/sales/").get_data(as_text=True)
+        found = re.search(r'<a href="(/inbox/[^"]*)"[^>]*>Inbox(?: <span class="badge" '
+                          r'id="nav-to-handle"[^>]*>(\d+)</span>)?</a>', page)  # fmt: skip
+        assert found is not None
+        return found.group(1), found.group(2)
+
+    assert badge() == ("/inbox/", None)
+    _office_reply(sqlite_engine, world, "Gracias", "visit_on_the_way", handled_by="automatic")
+    reply = _office_reply(sqlite_engine, world, "¿Y la factura?", "office_message")
+    assert badge() == ("/inbox/?show=open", "1")
+    client.post("/inbox/handled", data={"csrf_token": token, "ids": [reply]})
+    assert badge() == ("/inbox/", None)

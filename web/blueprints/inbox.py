@@ -10,12 +10,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
 from domain.db import session_scope
 from domain.errors import DomainError, NotFound
 from domain.models import Customer, SmsDirection, SmsMessage
-from sms.office_replies import AUTO_HANDLED, FOR_THE_OFFICE, for_the_office, mark_handled, reopen
+from sms.office_replies import (
+    AUTO_HANDLED,
+    FOR_THE_OFFICE,
+    count_to_handle,
+    for_the_office,
+    mark_handled,
+    reopen,
+)
 from sms.office_replies import to_handle as to_handle_condition
 from web.auth import role_required
 from web.extensions import engine
@@ -41,6 +49,16 @@ ANSWERED = {
     "office_message": _l("office message"),
     "visit_on_the_way": _l("on my way"),
 }
+
+
+def office_replies_to_handle() -> int:
+    """The navigation's count of replies to handle (0 when the database cannot say: a page
+    must still render, e.g. the error page of a database that is down)."""
+    try:
+        with Session(engine()) as s:
+            return count_to_handle(s)
+    except SQLAlchemyError:
+        return 0
 
 
 def _show() -> str:

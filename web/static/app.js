@@ -8,10 +8,20 @@
     }
   });
   // <input data-select-all>: select the whole value on click (links and tokens to copy).
+  // A click outside an open navigation menu (<details class="navmenu">) closes it; Escape too.
   document.addEventListener("click", function (ev) {
     if (ev.target.matches && ev.target.matches("input[data-select-all]")) {
       ev.target.select();
     }
+    document.querySelectorAll("details.navmenu[open]").forEach(function (menu) {
+      if (!menu.contains(ev.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    document.querySelectorAll("details.navmenu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+    });
   });
   // <input data-customer-search=URL list=ID>: as a name or phone is typed, the customers
   // matching it become the input's suggestions (each suggestion's value is the customer number).
