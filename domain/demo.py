@@ -503,6 +503,10 @@ def _seed_sale(
             who = random.Random(f"demo-staff/{sale.id}/{kind.value}")
             v.assigned_staff_id = who.choice(capable)
         v.outcome_note = "Hecho sin incidencias."
+        # on site a little before or after the planned time (a stream of its own, as above)
+        on_site = random.Random(f"demo-times/{sale.id}/{kind.value}-{number}")
+        v.arrived_at = v.planned_start + timedelta(minutes=on_site.randint(-10, 35))
+        v.finished_at = v.arrived_at + timedelta(minutes=minutes + on_site.randint(-10, 20))
 
     if stage == "installation":
         sale.stage = SaleStage.INSTALLATION.value

@@ -241,6 +241,9 @@ class Visit(SQLModel, table=True):
     billable: bool = Field(default=False)
     description: str = Field(default="", max_length=1000)
     outcome_note: str | None = Field(default=None, max_length=2000)
+    # what happened on the day: the technician's "I'm here" (check-in) and the report's time
+    arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     needs_phone_call: bool = Field(default=False)
     workflow_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()

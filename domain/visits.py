@@ -61,6 +61,8 @@ def set_status(
     if visit.status in FINAL_STATUSES and visit.status != status:
         return visit
     changed = visit.status != status
+    if changed and status in (VisitStatus.COMPLETED, VisitStatus.FAILED):
+        visit.finished_at = visit.finished_at or datetime.now(UTC)
     visit.status = status
     if note is not None:
         visit.outcome_note = note[:2000]
@@ -72,6 +74,7 @@ def set_status(
         visit.planned_start = None
         visit.promised_window_start = None
         visit.promised_window_end = None
+        visit.arrived_at = None  # the next attempt gets its own (the audit keeps this one)
         changed = True
     session.add(visit)
     if changed:
@@ -85,6 +88,33 @@ def set_status(
             needs_phone_call=visit.needs_phone_call,
         )
     return visit
+
+
+def record_arrival(
+    session: Session, visit_id: int, actor: str, at: datetime | None = None
+) -> Visit:
+    """The technician is at the customer's (their "I'm here"): the time is kept, audited, and
+    later compared with the window promised. Only a visit still to happen that someone is
+    assigned to; a second tap keeps the first time."""
+    visit = get_visit(session, visit_id)
+    if visit.status not in SCHEDULED_VISIT_STATUSES or visit.assigned_staff_id is None:
+        raise Conflict(f"visit {visit_id} is {visit.status}: not one to arrive at")
+    if visit.arrived_at is None:
+        visit.arrived_at = at or datetime.now(UTC)
+        session.add(visit)
+        late = lateness_minutes(visit)
+        audit.record(session, actor, "visit.arrived", "visit", visit_id,
+                     arrived_at=visit.arrived_at.isoformat(), late_minutes=late)  # fmt: skip
+    return visit
+
+
+def lateness_minutes(visit: Visit) -> int | None:
+    """How many minutes after the promised window the technician arrived (0 within it or
+    early; None when there is no arrival or no window)."""
+    if visit.arrived_at is None or visit.promised_window_end is None:
+        return None
+    late = (visit.arrived_at - visit.promised_window_end).total_seconds()
+    return max(0, int(late // 60))
 
 
 def flag_phone_call(session: Session, visit_id: int, actor: str, reason: str) -> bool:

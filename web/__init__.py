@@ -9,6 +9,7 @@ from flask import Flask, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from domain.visits import lateness_minutes
 from posventa.config import Settings
 from web.params import MAX_ID
 from web.sessions import BackgroundAwareSessions
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         for value in (request.view_args or {}).values():
             if isinstance(value, int) and not 0 < value <= MAX_ID:
                 abort(404)
+
+    app.add_template_filter(lateness_minutes, "lateness")
 
     @app.context_processor
     def _layout_helpers() -> dict[str, object]:

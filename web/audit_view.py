@@ -31,6 +31,7 @@ ACTIONS = {
     "visit.unpin": _l("visit unpinned"),
     "visit.cancel": _l("visit cancelled"),
     "visit.needs_phone_call": _l("phone call needed"),
+    "visit.arrived": _l("technician arrived"),
     "visit.failed_decision": _l("decision on a failed visit"),
     "customer.create": _l("customer added"),
     "customer.update": _l("customer corrected"),

@@ -48,6 +48,8 @@ VISIT = {
         "promised_window_end": NULLABLE_STR,
         "billable": {"type": "boolean"},
         "needs_phone_call": {"type": "boolean"},
+        "arrived_at": {**NULLABLE_STR, "description": "the technician's check-in"},
+        "finished_at": {**NULLABLE_STR, "description": "when it was reported done or failed"},
     },
 }
 SALE = {

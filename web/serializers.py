@@ -46,6 +46,8 @@ def visit_dict(v: Visit, windows: list[VisitWindow] | None = None) -> dict[str, 
         "description": v.description,
         "outcome_note": v.outcome_note,
         "needs_phone_call": v.needs_phone_call,
+        "arrived_at": _iso(v.arrived_at),
+        "finished_at": _iso(v.finished_at),
     }
     if windows is not None:
         out["windows"] = [

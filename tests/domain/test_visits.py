@@ -84,3 +84,50 @@ def test_a_visit_is_overdue_from_the_day_after_its_due_date_until_it_closes(
         set_status(s, visit_id, "completed", actor="ana")
     with session_scope(engine) as s:
         assert count_overdue_visits(s, date(2026, 12, 6)) == 0
+
+
+def test_arrival_and_report_times_are_kept_once_and_an_unplanned_visit_forgets_its_arrival(
+    engine: Engine,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.models import Staff
+    from domain.visits import lateness_minutes, record_arrival
+
+    visit_id = _visit(engine)
+    window_end = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
+    with session_scope(engine) as s, pytest.raises(Conflict, match="not one to arrive at"):
+        record_arrival(s, visit_id, "ana@posventa")  # requested: nobody is going there
+    with session_scope(engine) as s:
+        visit = get_visit(s, visit_id)
+        staff = s.exec(select(Staff)).first()
+        assert staff is not None
+        visit.status, visit.assigned_staff_id = "confirmed", staff.id
+        visit.promised_window_start, visit.promised_window_end = (
+            window_end - timedelta(hours=2),
+            window_end,
+        )
+    with session_scope(engine) as s:
+        record_arrival(s, visit_id, "ana@posventa", at=window_end + timedelta(minutes=25))
+    with session_scope(engine) as s:  # a second tap keeps the first time
+        visit = record_arrival(s, visit_id, "ana@posventa", at=window_end + timedelta(hours=1))
+        assert visit.arrived_at == window_end + timedelta(minutes=25)
+        assert lateness_minutes(visit) == 25
+    with session_scope(engine) as s:  # absent: back into the pool, the next attempt is new
+        set_status(s, visit_id, "requested", "workflow", unplan=True)
+    with session_scope(engine) as s:
+        visit = get_visit(s, visit_id)
+        assert visit.arrived_at is None and visit.finished_at is None
+        visit.status, visit.assigned_staff_id = "planned", staff.id
+        visit.promised_window_end = window_end
+        visit.arrived_at = window_end - timedelta(minutes=30)
+    before = datetime.now(UTC)
+    with session_scope(engine) as s:
+        set_status(s, visit_id, "completed", "workflow", note="done")
+    with session_scope(engine) as s:
+        set_status(s, visit_id, "completed", "workflow")  # a retried activity changes nothing
+        visit = get_visit(s, visit_id)
+        assert visit.finished_at is not None and before <= visit.finished_at <= datetime.now(UTC)
+        assert lateness_minutes(visit) == 0  # arrived within the window
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.arrived")).all()
+    assert [e.details["late_minutes"] for e in entries] == [25]

@@ -190,9 +190,18 @@ def test_a_sale_says_when_its_contract_ends(
     assert body["contract_ends_on"] == "2027-02-27"  # 31 Jan + 13 months = 28 Feb, the day before
 
 
-def test_visits_and_staff(api: FlaskClient, world: World) -> None:
+def test_visits_and_staff(api: FlaskClient, world: World, sqlite_engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from domain.models import Visit
+
+    with session_scope(sqlite_engine) as s:  # checked in, not reported yet
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.arrived_at = datetime(2026, 12, 9, 8, 55, tzinfo=UTC)
     items = api.get(f"/api/v1/visits?staff_id={world.staff['ana']}").get_json()["items"]
     assert [v["id"] for v in items] == [world.visits[0]]
+    assert (items[0]["arrived_at"], items[0]["finished_at"]) == ("2026-12-09T08:55:00+00:00", None)
     items = api.get("/api/v1/visits?status=requested").get_json()["items"]
     assert [v["id"] for v in items] == [world.unassigned_visit]
     assert api.get("/api/v1/visits?status=bogus").status_code == 400

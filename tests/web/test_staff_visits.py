@@ -680,3 +680,68 @@ def test_the_billable_repairs_of_a_month_export_for_invoicing(
         ("repair", "2026-11-03 09:00", "Ana Técnica", "yes", "Carmen Ruiz", "Fuga de agua",
          "Junta cambiada"),
     ]  # fmt: skip
+
+
+def test_a_technician_checks_in_at_the_customers_and_lateness_is_kept(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    import csv
+    import io
+
+    from domain.models import AuditEntry
+    from tests.web.factories import PLAN_DAY, TZ
+
+    now = datetime.now(TZ).replace(second=0, microsecond=0)
+    on_anas_route(sqlite_engine, world, now)
+    with session_scope(sqlite_engine) as s:  # promised until 90 minutes ago
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.promised_window_start = now - timedelta(minutes=210)
+        visit.promised_window_end = now - timedelta(minutes=90)
+    ana, token = client_for("technician")
+    url = f"/me/visits/{world.visits[0]}/arrived"
+    assert ">I'm here</button>" in ana.get("/me/").get_data(as_text=True)
+
+    def check_in() -> list[str]:
+        r = ana.post(url, data={"csrf_token": token})
+        assert r.status_code == 302 and r.location.endswith(f"#stop-{world.visits[0]}")
+        return flashes(ana.get(r.location).get_data(as_text=True))
+
+    [said] = check_in()
+    found = re.fullmatch(r"Arrival at (\d\d:\d\d) recorded, (\d+) min after the promised window\.",
+                         said)  # fmt: skip
+    assert found is not None and 90 <= int(found.group(2)) <= 92
+    page = ana.get("/me/").get_data(as_text=True)
+    assert f"Arrived at {found.group(1)}" in page and "I'm here" not in page
+    assert re.search(r'<span class="tag late">9\d min late</span>', page)
+    check_in()  # a second tap keeps the first time
+    office, _ = client_for("dispatcher")  # the office sees it in the visits list and export
+    listed = office.get("/visits/").get_data(as_text=True)
+    assert (
+        f'<small class="muted arrival">arrived {found.group(1)}</small> <span class="tag late">'
+        in listed
+    )
+    export = office.get("/visits/export.csv").get_data(as_text=True)
+    [row] = [r for r in csv.DictReader(io.StringIO(export.lstrip("\ufeff")))
+             if r["visit_id"] == str(world.visits[0])]  # fmt: skip
+    assert row["arrived_at"].endswith(found.group(1)) and row["late_minutes"] == found.group(2)
+    assert row["finished_at"] == ""
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and visit.arrived_at is not None
+        assert visit.arrived_at.astimezone(TZ).strftime("%H:%M") == found.group(1)
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.arrived")).all()
+    assert [(e.actor, e.entity_id) for e in entries] == [(world.users["technician"], visit.id)]
+    bea, bea_token = client_for("trainer")
+    assert bea.post(url, data={"csrf_token": bea_token}).status_code == 404
+    on_anas_route(sqlite_engine, world, at(PLAN_DAY, 9))  # next week: not yet
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.arrived_at = None
+    assert check_in() == [
+        "Only a visit of today&#39;s route that is still to happen can be checked in."
+    ]
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and visit.arrived_at is None

@@ -13,7 +13,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from sqlmodel import Session, col, func, select
 
+from domain.db import session_scope
+from domain.errors import Conflict
 from domain.models import SCHEDULED_VISIT_STATUSES, Customer, Sale, Staff, Visit, VisitStatus
+from domain.visits import lateness_minutes, record_arrival
 from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
@@ -214,6 +217,43 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
                 flash(_("Visit #%(id)d reported.", id=visit_id), "success")
     args = {"staff": staff_id} if current_user.is_dispatcher else {}
     return redirect(url_for("mobile.today", **args))
+
+
+@bp.post("/visits/<int:visit_id>/arrived")
+@role_required()
+def arrived(visit_id: int):  # type: ignore[no-untyped-def]
+    """The technician is at the customer's ("I'm here"; today's visits of one's own route, a
+    dispatcher may record it for anyone). The time is kept; a second tap keeps the first."""
+    tz = ZoneInfo(settings().timezone)
+    now = datetime.now(tz)
+    with session_scope(engine()) as s:
+        visit = s.get(Visit, visit_id)
+        if visit is None or (
+            not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
+        ):
+            abort(404)
+        args = {"staff": visit.assigned_staff_id} if current_user.is_dispatcher else {}
+        today = visit.planned_start is not None and (
+            visit.planned_start.astimezone(tz).date() == now.date()
+        )
+        arrival: tuple[datetime, int | None] | None = None
+        if today:
+            try:
+                record_arrival(s, visit_id, current_user.email, at=now)
+            except Conflict:  # closed, declined or taken off the route meanwhile
+                pass
+            else:
+                assert visit.arrived_at is not None
+                arrival = visit.arrived_at.astimezone(tz), lateness_minutes(visit)
+    if arrival is None:
+        flash(_("Only a visit of today's route that is still to happen can be checked in."),
+              "error")  # fmt: skip
+    elif arrival[1]:
+        flash(_("Arrival at %(at)s recorded, %(late)d min after the promised window.",
+                at=arrival[0].strftime("%H:%M"), late=arrival[1]), "success")  # fmt: skip
+    else:
+        flash(_("Arrival at %(at)s recorded.", at=arrival[0].strftime("%H:%M")), "success")
+    return redirect(url_for("mobile.today", **args) + f"#stop-{visit_id}")
 
 
 @bp.post("/visits/<int:visit_id>/on-the-way")

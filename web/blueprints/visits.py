@@ -3,6 +3,7 @@ flagged visits."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from domain.models import OPEN_VISIT_STATUSES, Staff, Visit, VisitKind, VisitStatus
+from domain.visits import lateness_minutes
 from web.auth import role_required
 from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings, workflows
@@ -52,7 +54,7 @@ def index():  # type: ignore[no-untyped-def]
 EXPORT_COLUMNS = (
     "visit_id", "kind", "sequence", "status", "planned_start", "staff", "billable", "due_date",
     "customer_name", "phone", "address", "product_sku", "product_name", "sale_id",
-    "description", "outcome_note",
+    "description", "outcome_note", "arrived_at", "finished_at", "late_minutes",
 )  # fmt: skip
 
 
@@ -64,14 +66,18 @@ def export_csv():  # type: ignore[no-untyped-def]
     f = VisitsFilter.from_args(request.args)
     tz = ZoneInfo(settings().timezone)
     rows, _count = visits_query(f, business_today(), settings().timezone)
+
+    def local(moment: datetime | None) -> str:
+        return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
+
     with Session(engine()) as s:
         staff = {m.id: m.name for m in s.exec(select(Staff))}
         lines = [
-            (v.id, v.kind, v.sequence, v.status,
-             f"{v.planned_start.astimezone(tz):%Y-%m-%d %H:%M}" if v.planned_start else "",
+            (v.id, v.kind, v.sequence, v.status, local(v.planned_start),
              staff.get(v.assigned_staff_id, ""), "yes" if v.billable else "no",
              v.due_date.isoformat() if v.due_date else "", c.name, c.phone, c.address,
-             p.sku, p.name, v.sale_id, v.description, v.outcome_note)
+             p.sku, p.name, v.sale_id, v.description, v.outcome_note, local(v.arrived_at),
+             local(v.finished_at), lateness_minutes(v))
             for v, c, p in s.exec(rows)
         ]  # fmt: skip
     return csv_download(f"visits-{business_today().isoformat()}.csv", EXPORT_COLUMNS, lines)
