@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         board,
         calendars,
         customers,
+        field_work,
         inbox,
         mobile,
         products,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(products.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(surveys.bp)
+    app.register_blueprint(field_work.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(mobile.bp)
     app.register_blueprint(sms_blueprints.bp)

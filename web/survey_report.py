@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 from werkzeug.datastructures import MultiDict
@@ -25,15 +24,12 @@ from domain.models import (
     VisitKind,
     VisitStatus,
 )
+from web.periods import period_from_args, utc_bounds
 
 DEFAULT_DAYS = 365  # a survey per sale: a year gives each installer enough answers
 SCORES = (1, 2, 3, 4, 5)
 UNHAPPY_AT_MOST = 2  # 1 and 2 of 5: someone should call the customer
 SATISFIED_FROM = 4
-
-
-class BadPeriod(ValueError):
-    """A period the report cannot read (a date that is not one, or an end before its start)."""
 
 
 @dataclass(frozen=True)
@@ -47,17 +43,7 @@ class SurveyFilter:
     def from_args(cls, args: MultiDict[str, str], today: date) -> SurveyFilter:
         """The filter in a request's arguments (the last ``DEFAULT_DAYS`` days by default);
         raises :class:`BadPeriod`."""
-        try:
-            until = date.fromisoformat(args["until"]) if args.get("until") else today
-            since = (
-                date.fromisoformat(args["since"])
-                if args.get("since")
-                else until - timedelta(days=DEFAULT_DAYS - 1)
-            )
-        except ValueError as exc:
-            raise BadPeriod(str(exc)) from exc
-        if until < since:
-            raise BadPeriod("the period ends before it starts")
+        since, until = period_from_args(args, today, DEFAULT_DAYS)
         return cls(
             since=since,
             until=until,
@@ -118,9 +104,7 @@ def installers() -> Any:
 
 
 def _in_period(f: SurveyFilter, tzid: str) -> list[Any]:
-    tz = ZoneInfo(tzid)
-    start = datetime.combine(f.since, time(0), tz).astimezone(UTC)
-    end = datetime.combine(f.until + timedelta(days=1), time(0), tz).astimezone(UTC)
+    start, end = utc_bounds(f.since, f.until, tzid)
     conditions = [col(SurveyAnswer.answered_at) >= start, col(SurveyAnswer.answered_at) < end]
     if f.product_sku is not None:
         conditions.append(Product.sku == f.product_sku)

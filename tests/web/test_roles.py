@@ -29,6 +29,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/sales/renewals.csv", office),
         ("/surveys/", office),
         ("/inbox/", office),
+        ("/field-work/", office),
         ("/surveys/export.csv", office),
         ("/staff/", office),
         ("/staff/new", office),

@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 from domain.db import session_scope
 from domain.models import Sale, SaleStage, SurveyAnswer, Visit, VisitStatus
 from tests.web.factories import TZ, World, at, make_world
-from web.survey_report import BadPeriod, SurveyFilter, answers_query, summarise
+from web.periods import BadPeriod
+from web.survey_report import SurveyFilter, answers_query, summarise
 
 TODAY = datetime.now(TZ).date()
 

@@ -15,7 +15,8 @@ from web.auth import role_required
 from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings
 from web.params import page_number
-from web.survey_report import BadPeriod, SurveyFilter, answers_query, summarise
+from web.periods import BadPeriod
+from web.survey_report import SurveyFilter, answers_query, summarise
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 
