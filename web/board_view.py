@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from domain.lifecycle import next_working_day
 from domain.models import (
+    SCHEDULED_VISIT_STATUSES,
     Customer,
     DailyPlan,
     PlanStatus,
@@ -55,6 +56,7 @@ class Block:
     label: str = ""
     status: str = ""
     confirmed: bool = False
+    progress: str = ""  # on the day: "on_site", "done" or "failed" (see visit_progress)
     pinned: bool = False
     moved: bool = False
     locked: bool = False
@@ -137,6 +139,8 @@ class Figures:
     utilisation: float = 0.0  # share of shift time spent at visits, 0-1
     confirmed_share: float = 0.0
     confirmed: int = 0
+    done: int = 0  # reported done (or failed) on the day
+    on_site: int = 0  # technicians at the customer's now
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +151,8 @@ class Figures:
             "utilisation": round(self.utilisation, 3),
             "confirmed": self.confirmed,
             "confirmed_share": round(self.confirmed_share, 3),
+            "done": self.done,
+            "on_site": self.on_site,
         }
 
 
@@ -173,8 +179,8 @@ STOP_COLUMNS = (
 )  # fmt: skip
 VISIT_COLUMNS = (
     Visit.id, Visit.kind, Visit.status, Visit.pinned_staff_id, Visit.pinned_start,
-    Visit.duration_minutes, Visit.priority, Customer.name, Customer.address, Customer.latitude,
-    Customer.longitude,
+    Visit.duration_minutes, Visit.priority, Visit.arrived_at, Customer.name, Customer.address,
+    Customer.latitude, Customer.longitude,
 )  # fmt: skip
 
 
@@ -405,6 +411,9 @@ def build_board(
             block.visit_id = visit.id
             block.status = visit.status
             block.confirmed = visit.status == VisitStatus.CONFIRMED
+            block.progress = visit_progress(visit.status, visit.arrived_at)
+            figures.done += block.progress in ("done", "failed")
+            figures.on_site += block.progress == "on_site"
             block.pinned = visit.pinned_staff_id is not None or visit.pinned_start is not None
             block.customer = customer.name
             block.address = customer.address
@@ -534,21 +543,37 @@ def _build_map(
     return MapView(MAP_WIDTH, MAP_HEIGHT, routes, loose, proj.tiles(tile_url), km_px, km_label)
 
 
+def visit_progress(status: str, arrived_at: datetime | None) -> str:
+    """Where a planned visit stands on its day: "done" or "failed" once reported, "on_site"
+    while the technician is there (checked in), "" before."""
+    if status == VisitStatus.COMPLETED:
+        return "done"
+    if status == VisitStatus.FAILED:
+        return "failed"
+    if arrived_at is not None and status in SCHEDULED_VISIT_STATUSES:
+        return "on_site"
+    return ""
+
+
 def board_status(session: Session, plan_date: date) -> dict[str, Any]:
-    """The small JSON the board polls: plan versions and each planned visit's status."""
+    """The small JSON the board polls: plan versions, each planned visit's status and where
+    it stands on the day (``progress``: only visits that have one)."""
     plans = plans_for_day(session, plan_date)
     plan = choose_plan(plans, None)
     statuses: dict[str, str] = {}
+    progress: dict[str, str] = {}
     confirmed = 0
     if plan is not None:
         rows = session.exec(
-            select(Visit.id, Visit.status)
+            select(Visit.id, Visit.status, Visit.arrived_at)
             .join(PlanStop, col(PlanStop.visit_id) == col(Visit.id))
             .where(PlanStop.plan_id == plan.id)
         )
-        for vid, status in rows:
+        for vid, status, arrived_at in rows:
             statuses[str(vid)] = status
             confirmed += int(status == VisitStatus.CONFIRMED)
+            if stage := visit_progress(status, arrived_at):
+                progress[str(vid)] = stage
     planned = len(statuses)
     approved = approved_plan(plans)
     return {
@@ -558,6 +583,9 @@ def board_status(session: Session, plan_date: date) -> dict[str, Any]:
         "approved_plan_id": approved.id if approved else None,
         "latest_plan_id": plans[0].id if plans else None,
         "visits": statuses,
+        "progress": progress,
+        "done": sum(stage in ("done", "failed") for stage in progress.values()),
+        "on_site": sum(stage == "on_site" for stage in progress.values()),
         "confirmed": confirmed,
         "visits_planned": planned,
         "confirmed_share": round(confirmed / planned, 3) if planned else 0.0,

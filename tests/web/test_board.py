@@ -260,3 +260,27 @@ def test_pages_on_both_databases(settings, engine: Engine) -> None:
     waiting = client.get("/sales/?decision=1&q=carmen").get_data(as_text=True)
     assert re.findall(r'href="/sales/(\d+)"', waiting) == [str(w.sales[0])]
     assert re.search(r'class="waiting-since">\d{4}-\d\d-\d\d \d\d:\d\d<', waiting)
+
+
+def test_the_board_follows_the_day_as_technicians_check_in_and_report(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """A checked-in visit shows as on site, a reported one as done, on the page and in the
+    status the board polls; the day's figure counts them."""
+    client, _ = client_for("dispatcher")
+    before = client.get(f"/board/{DAY}/status.json").get_json()
+    assert (before["progress"], before["done"], before["on_site"]) == ({}, 0, 0)
+    with session_scope(sqlite_engine) as s:
+        ana_visit = s.get(Visit, world.visits[0])
+        assert ana_visit is not None
+        ana_visit.arrived_at = at(PLAN_DAY, 9, 5)
+    with session_scope(sqlite_engine) as s:
+        set_status(s, world.visits[1], "completed", "workflow", note="hecho")
+    status = client.get(f"/board/{DAY}/status.json").get_json()
+    assert status["progress"] == {str(world.visits[0]): "on_site", str(world.visits[1]): "done"}
+    assert (status["done"], status["on_site"]) == (1, 1)
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    progress = dict(re.findall(r'data-visit="(\d+)"[^>]*data-progress="([^"]*)"', html))
+    assert progress == {str(world.visits[0]): "on_site", str(world.visits[1]): "done"}
+    assert re.search(r'id="fig-done">1</span>/2</b><span>reported · <span id="fig-on-site">1<',
+                     html)  # fmt: skip

@@ -108,6 +108,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         calls=calls,
         replies=replies,
         day=plan_date.isoformat(),
+        today=business_today().isoformat(),
         prev_day=(plan_date - timedelta(days=1)).isoformat(),
         next_day=(plan_date + timedelta(days=1)).isoformat(),
     )

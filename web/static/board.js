@@ -127,10 +127,15 @@
             var nodes = document.querySelectorAll('.tl-block[data-visit="' + vid + '"]');
             for (var k = 0; k < nodes.length; k++) {
               nodes[k].classList.toggle("confirmed", status === "confirmed");
+              nodes[k].setAttribute("data-progress", (data.progress || {})[vid] || "");
             }
           });
           var fig = document.getElementById("fig-confirmed");
           if (fig) fig.textContent = Math.floor(data.confirmed_share * 100) + "%";
+          var done = document.getElementById("fig-done");
+          if (done) done.textContent = String(data.done || 0);
+          var onSite = document.getElementById("fig-on-site");
+          if (onSite) onSite.textContent = String(data.on_site || 0);
         }
         var text = script.getAttribute("data-updated-text") + " " + new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         if (data.latest_plan_id && planId && String(data.latest_plan_id) !== planId &&
