@@ -30,6 +30,7 @@ from domain.models import (
     VisitStatus,
 )
 from web.reasons import reason_text
+from web.running_late import Lateness, StopTimes, running_late
 
 PALETTE = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -170,6 +171,20 @@ class Board:
     staff_choices: list[tuple[int, str]]
     day_start_minute: int = 8 * 60  # local minute of the day at the timeline's left edge
     span_minutes: int = 600  # minutes the timeline spans
+    lateness: Lateness = field(default_factory=Lateness)
+    at_risk: list[AtRisk] = field(default_factory=list)  # customers to warn, latest first
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A visit the technician will likely reach after the window promised to its customer."""
+
+    visit_id: int
+    sale_id: int
+    customer: str
+    staff: str
+    window_end_label: str
+    minutes_past: int
 
 
 STOP_COLUMNS = (
@@ -179,9 +194,11 @@ STOP_COLUMNS = (
 )  # fmt: skip
 VISIT_COLUMNS = (
     Visit.id, Visit.kind, Visit.status, Visit.pinned_staff_id, Visit.pinned_start,
-    Visit.duration_minutes, Visit.priority, Visit.arrived_at, Customer.name, Customer.address,
+    Visit.duration_minutes, Visit.priority, Visit.arrived_at, Visit.sale_id, Customer.name,
+    Customer.address,
     Customer.latitude, Customer.longitude,
 )  # fmt: skip
+REPORTED_STATUSES = (VisitStatus.COMPLETED.value, VisitStatus.FAILED.value)
 
 
 def plans_for_day(session: Session, plan_date: date) -> list[DailyPlan]:
@@ -458,6 +475,26 @@ def build_board(
     figures.unassigned = len(unassigned)
 
     map_view = _build_map(rows, stops, staff_by_id, visits, customers, unassigned, tile_url)
+    lateness = running_late([
+        StopTimes(stop.visit_id, stop.staff_id, stop.sequence, stop.start, stop.window_end,
+                  visits[stop.visit_id].arrived_at,
+                  visits[stop.visit_id].status in REPORTED_STATUSES)
+        for stop in stops if stop.kind == "visit" and stop.visit_id in visits
+    ])  # fmt: skip
+    windows = {stop.visit_id: stop.window_end for stop in stops if stop.visit_id}
+    staff_of = {stop.visit_id: stop.staff_id for stop in stops if stop.visit_id}
+    at_risk = sorted(
+        (
+            AtRisk(
+                visit_id=vid, sale_id=visits[vid].sale_id, customer=customers[vid].name,
+                staff=staff_by_id[staff_of[vid]].name,
+                window_end_label=_hhmm(windows[vid], tz) if windows[vid] else "",
+                minutes_past=minutes,
+            )
+            for vid, minutes in lateness.at_risk.items()
+        ),
+        key=lambda item: -item.minutes_past,
+    )  # fmt: skip
     return Board(
         plan_date=plan_date,
         plan=plan,
@@ -471,6 +508,8 @@ def build_board(
         day_start_minute=day_start,
         span_minutes=span,
         staff_choices=[(s.id, s.name) for s in all_staff if s.id is not None],
+        lateness=lateness,
+        at_risk=at_risk,
     )
 
 
@@ -562,18 +601,24 @@ def board_status(session: Session, plan_date: date) -> dict[str, Any]:
     plan = choose_plan(plans, None)
     statuses: dict[str, str] = {}
     progress: dict[str, str] = {}
+    lateness = Lateness()
     confirmed = 0
     if plan is not None:
         rows = session.exec(
-            select(Visit.id, Visit.status, Visit.arrived_at)
+            select(Visit.id, Visit.status, Visit.arrived_at, PlanStop.staff_id,
+                   PlanStop.sequence, PlanStop.start, PlanStop.window_end)
             .join(PlanStop, col(PlanStop.visit_id) == col(Visit.id))
             .where(PlanStop.plan_id == plan.id)
-        )
-        for vid, status, arrived_at in rows:
+        )  # fmt: skip
+        times = []
+        for vid, status, arrived_at, staff_id, sequence, start, window_end in rows:
             statuses[str(vid)] = status
             confirmed += int(status == VisitStatus.CONFIRMED)
             if stage := visit_progress(status, arrived_at):
                 progress[str(vid)] = stage
+            times.append(StopTimes(vid, staff_id, sequence, start, window_end, arrived_at,
+                                   status in REPORTED_STATUSES))  # fmt: skip
+        lateness = running_late(times)
     planned = len(statuses)
     approved = approved_plan(plans)
     return {
@@ -586,6 +631,8 @@ def board_status(session: Session, plan_date: date) -> dict[str, Any]:
         "progress": progress,
         "done": sum(stage in ("done", "failed") for stage in progress.values()),
         "on_site": sum(stage == "on_site" for stage in progress.values()),
+        "late": {str(k): v for k, v in lateness.delay_minutes.items()},  # staff id -> minutes
+        "at_risk": {str(k): v for k, v in lateness.at_risk.items()},  # visit id -> minutes
         "confirmed": confirmed,
         "visits_planned": planned,
         "confirmed_share": round(confirmed / planned, 3) if planned else 0.0,

@@ -284,3 +284,40 @@ def test_the_board_follows_the_day_as_technicians_check_in_and_report(
     assert progress == {str(world.visits[0]): "on_site", str(world.visits[1]): "done"}
     assert re.search(r'id="fig-done">1</span>/2</b><span>reported · <span id="fig-on-site">1<',
                      html)  # fmt: skip
+
+
+def test_the_board_warns_of_customers_a_late_route_will_reach_after_their_window(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """Ana checked in 50 min late at her 09:00 visit; her 11:00 visit was promised until 11:30:
+    the board says she is running late and names that customer, with a link to text them; the
+    status it polls says the same."""
+    ana = world.staff["ana"]
+    with session_scope(sqlite_engine) as s:
+        moved = s.exec(select(PlanStop).where(PlanStop.visit_id == world.visits[1])).one()
+        moved.staff_id, moved.sequence = ana, 3
+        moved.arrival, moved.start, moved.end = (
+            at(PLAN_DAY, 10, 50),
+            at(PLAN_DAY, 11),
+            at(PLAN_DAY, 12),
+        )
+        moved.window_start, moved.window_end = at(PLAN_DAY, 9, 30), at(PLAN_DAY, 11, 30)
+        first = s.get(Visit, world.visits[0])
+        assert first is not None
+        first.arrived_at = at(PLAN_DAY, 9, 50)
+    client, _ = client_for("dispatcher")
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    late = re.search(rf'data-late-staff="{ana}">([^<]*)<', html)
+    assert late is not None and late.group(1) == "running 50 min late"
+    risk = re.search(r'id="at-risk">\s*<p>([^<]*)</p>\s*<ul><li>([^<]*)<a href="([^"]*)"', html)
+    assert risk is not None
+    assert risk.group(1) == "1 customer will likely see the technician after the promised window:"
+    assert risk.group(2) == (
+        f"#{world.visits[1]} David Soler · Ana Técnica · "
+        "promised until 11:30, about 20 min later · "
+    )
+    assert risk.group(3) == f"/sales/{world.sales[1]}#sms-form"
+    assert re.search(rf'class="tl-block training[^"]* at-risk"[^>]*data-visit="{world.visits[1]}"',
+                     html)  # fmt: skip
+    status = client.get(f"/board/{DAY}/status.json").get_json()
+    assert status["late"] == {str(ana): 50} and status["at_risk"] == {str(world.visits[1]): 20}

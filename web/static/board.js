@@ -128,8 +128,16 @@
             for (var k = 0; k < nodes.length; k++) {
               nodes[k].classList.toggle("confirmed", status === "confirmed");
               nodes[k].setAttribute("data-progress", (data.progress || {})[vid] || "");
+              nodes[k].classList.toggle("at-risk", vid in (data.at_risk || {}));
             }
           });
+          var lateText = script.getAttribute("data-late-text") || "{}";
+          var rows = document.querySelectorAll("[data-late-staff]");
+          for (var r = 0; r < rows.length; r++) {
+            var minutes = (data.late || {})[rows[r].getAttribute("data-late-staff")];
+            rows[r].hidden = !minutes;
+            if (minutes) rows[r].textContent = lateText.replace("{}", String(minutes));
+          }
           var fig = document.getElementById("fig-confirmed");
           if (fig) fig.textContent = Math.floor(data.confirmed_share * 100) + "%";
           var done = document.getElementById("fig-done");

@@ -1,0 +1,55 @@
+"""Routes running late: the delay read from the latest check-in, the visits at risk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from web.running_late import StopTimes, running_late
+
+T9 = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
+
+
+def stop(visit: int, staff: int, seq: int, start_h: float, window_end_h: float | None,
+         arrived_min: int | None = None, reported: bool = False) -> StopTimes:  # fmt: skip
+    """A stop planned ``start_h`` hours after 09:00, checked in ``arrived_min`` minutes after
+    its planned start."""
+    start = T9 + timedelta(hours=start_h)
+    return StopTimes(
+        visit, staff, seq, start,
+        T9 + timedelta(hours=window_end_h) if window_end_h is not None else None,
+        start + timedelta(minutes=arrived_min) if arrived_min is not None else None, reported,
+    )  # fmt: skip
+
+
+def test_a_route_behind_puts_the_tight_windows_after_it_at_risk() -> None:
+    """Ana arrived 50 min late at her second stop: her third (window until 12:30, planned
+    12:00) is expected at 12:50, at risk by 20 min; her fourth has room (window until 15:00)."""
+    found = running_late([
+        stop(1, 7, 1, 0, 1, arrived_min=5, reported=True),
+        stop(2, 7, 2, 1.5, 2.5, arrived_min=50),
+        stop(3, 7, 3, 3, 3.5),
+        stop(4, 7, 4, 4, 6),
+    ])  # fmt: skip
+    assert (found.delay_minutes, found.at_risk) == ({7: 50}, {3: 20})
+
+
+def test_the_latest_check_in_says_how_far_behind_a_route_is() -> None:
+    """Bea was late at her first stop but on time at her second: not behind any more. An early
+    arrival is no delay; a small one is within what travel varies by; no check-in, no news."""
+    caught_up = [stop(1, 8, 1, 0, 1, arrived_min=40), stop(2, 8, 2, 2, 2.2, arrived_min=0),
+                 stop(3, 8, 3, 3, 3.1)]  # fmt: skip
+    early = [stop(4, 9, 1, 0, 1, arrived_min=-20), stop(5, 9, 2, 1, 1.1)]
+    small = [stop(6, 10, 1, 0, 1, arrived_min=14), stop(7, 10, 2, 1, 1.1)]
+    none = [stop(8, 11, 1, 0, 0.1), stop(9, 11, 2, 1, 1.1)]
+    found = running_late(caught_up + early + small + none)
+    assert (found.delay_minutes, found.at_risk) == ({}, {})
+
+
+def test_visits_already_reached_reported_or_without_a_window_are_not_at_risk() -> None:
+    found = running_late([
+        stop(1, 7, 1, 0, 1, arrived_min=60),
+        stop(2, 7, 2, 1, 1.5, reported=True),  # reported (e.g. absent, by phone)
+        stop(3, 7, 3, 2, None),  # nothing promised
+        stop(4, 7, 4, 3, 3.5),  # planned 12:00, expected 13:00, promised until 12:30
+    ])  # fmt: skip
+    assert found.at_risk == {4: 30}
