@@ -41,6 +41,8 @@ SALE_TEMPLATES = (
 # A visit's pending confirmation asked again, when a customer's "SI" / "NO" answered an office
 # message instead (the office reads that reply; the visit needs its own answer).
 ASK_AGAIN_TEMPLATES = ("visit_confirmation_asked_again",)
+# Texts offered to the office to edit and send as written (``Messenger.send_text``).
+OFFICE_DRAFTS = ("office_running_late",)
 # ... and the short answers the inbound pipeline sends back.
 REPLY_TEMPLATES = (
     "reply_confirmed",
@@ -157,6 +159,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "Responda SI, NO si no puede u OTRA hora.",
         "en": "The office will read your message. About your {kind} on {date} between {start} "
         "and {end}: reply OK to confirm, NO if you can't make it, or OTHER for another time.",
+    },
+    "office_running_late": {
+        "es": "El técnico va con retraso: llegará hacia las {eta}. Disculpe las molestias. "
+        "Si no le va bien, responda a este mensaje.",
+        "en": "A message from the office: our technician is running late and will arrive "
+        "around {eta}. Sorry for the wait. If that does not suit you, reply to this message.",
     },
     "help_confirmation": {
         "es": "Sobre su visita, responda SI para confirmar, NO si no puede u OTRA para cambiar "

@@ -185,6 +185,7 @@ class AtRisk:
     staff: str
     window_end_label: str
     minutes_past: int
+    expected_label: str = ""  # the arrival to tell the customer (five-minute steps)
 
 
 STOP_COLUMNS = (
@@ -490,6 +491,8 @@ def build_board(
                 staff=staff_by_id[staff_of[vid]].name,
                 window_end_label=_hhmm(windows[vid], tz) if windows[vid] else "",
                 minutes_past=minutes,
+                expected_label=_hhmm(_next_five(windows[vid] + timedelta(minutes=minutes)), tz)
+                if windows[vid] else "",
             )
             for vid, minutes in lateness.at_risk.items()
         ),
@@ -511,6 +514,14 @@ def build_board(
         lateness=lateness,
         at_risk=at_risk,
     )
+
+
+def _next_five(moment: datetime) -> datetime:
+    """``moment`` rounded up to five minutes (an arrival time to promise)."""
+    whole = moment.replace(second=0, microsecond=0)
+    if whole < moment:
+        whole += timedelta(minutes=1)
+    return whole + timedelta(minutes=-whole.minute % 5)
 
 
 def _td(seconds: int) -> timedelta:

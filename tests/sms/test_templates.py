@@ -11,6 +11,7 @@ from sms.templates import (
     KIND_LABELS,
     LOCALES,
     NOTICE_TEMPLATES,
+    OFFICE_DRAFTS,
     REPLY_TEMPLATES,
     SALE_TEMPLATES,
     TEMPLATES,
@@ -55,7 +56,7 @@ def longest_values(locale: str) -> dict[str, str]:
 
 def test_every_named_template_exists_in_both_locales():
     for name in (VISIT_TEMPLATES + NOTICE_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES
-                 + ASK_AGAIN_TEMPLATES):  # fmt: skip
+                 + ASK_AGAIN_TEMPLATES + OFFICE_DRAFTS):  # fmt: skip
         assert set(TEMPLATES[name]) == set(LOCALES), name
 
 

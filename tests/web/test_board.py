@@ -316,7 +316,15 @@ def test_the_board_warns_of_customers_a_late_route_will_reach_after_their_window
         f"#{world.visits[1]} David Soler · Ana Técnica · "
         "promised until 11:30, about 20 min later · "
     )
-    assert risk.group(3) == f"/sales/{world.sales[1]}#sms-form"
+    assert risk.group(3) == f"/sales/{world.sales[1]}?eta=11:50#sms-form"
+    sale_page = client.get(risk.group(3)).get_data(as_text=True)  # the message, ready to send
+    assert re.search(
+        r'<textarea name="text" maxlength="480" required autofocus>El técnico va con '
+        r"retraso: llegará hacia las 11:50\. Disculpe",
+        sale_page,
+    )
+    unread = client.get(f"/sales/{world.sales[1]}?eta=25:00").get_data(as_text=True)
+    assert '<textarea name="text" maxlength="480" required></textarea>' in unread  # no such time
     assert re.search(rf'class="tl-block training[^"]* at-risk"[^>]*data-visit="{world.visits[1]}"',
                      html)  # fmt: skip
     status = client.get(f"/board/{DAY}/status.json").get_json()

@@ -3,6 +3,8 @@ decisions on failed visits."""
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -38,6 +40,7 @@ from domain.models import (
 from domain.schemas import CustomerIn, validation_messages
 from domain.services import set_sale_reference
 from domain.visits import count_sales_awaiting_decision
+from sms import templates as sms_templates
 from sms.office_replies import FOR_THE_OFFICE
 from web.audit_view import sale_history
 from web.auth import current_user, role_required
@@ -384,8 +387,18 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         for_the_office=FOR_THE_OFFICE,
         changes=changes,
         sms_nonce=form_nonce(),
+        sms_draft=_running_late_draft(customer.locale),
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
+
+
+def _running_late_draft(locale: str | None) -> str:
+    """The office message the board's "text the customer" link asks for (``?eta=HH:MM``: the
+    technician is running late), in the customer's language; "" without one."""
+    eta = request.args.get("eta", "")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", eta):
+        return ""
+    return sms_templates.render("office_running_late", locale, eta=eta)
 
 
 @bp.post("/<int:sale_id>/sms")
