@@ -20,6 +20,7 @@ from activities.types import (
     SaleOutlineOut,
     SaleRef,
     SaleStageIn,
+    SoldOnIn,
     SurveyIn,
 )
 from domain import lifecycle
@@ -112,6 +113,15 @@ class SaleActivities:
         with session_scope(self.engine) as session:
             lifecycle.change_contract(
                 session, data.sale_id, data.contract_months,
+                date.fromisoformat(data.today), data.actor,
+            )  # fmt: skip
+
+    @activity.defn(name="correct_sold_on")
+    @bad_data_is_final
+    def correct_sold_on(self, data: SoldOnIn) -> None:
+        with session_scope(self.engine) as session:
+            lifecycle.correct_sold_on(
+                session, data.sale_id, date.fromisoformat(data.sold_on),
                 date.fromisoformat(data.today), data.actor,
             )  # fmt: skip
 

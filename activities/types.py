@@ -77,6 +77,14 @@ class ContractIn:
 
 
 @dataclass
+class SoldOnIn:
+    sale_id: int
+    sold_on: str  # ISO date: the corrected sale date
+    today: str  # ISO date: the workflow's day
+    actor: str = "workflow"
+
+
+@dataclass
 class EndSaleIn:
     sale_id: int
     status: str  # completed, cancelled, returned

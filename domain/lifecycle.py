@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain import audit
 from domain.errors import DomainError, NotFound
@@ -24,6 +24,7 @@ from domain.models import (
     SaleStatus,
     SurveyAnswer,
     Visit,
+    VisitKind,
     VisitStatus,
 )
 
@@ -233,6 +234,72 @@ def change_contract(
                      contract_months=[sale.contract_months, contract_months])  # fmt: skip
         sale.contract_months = contract_months
         session.add(sale)
+    return sale
+
+
+def sold_on_problem(
+    sold_on: date, contract_months: int, warranty_months: int, today: date,
+    first_done: date | None = None,
+) -> str:  # fmt: skip
+    """Why an active sale's date cannot become ``sold_on`` ("" when it can): not in the
+    future, not after a visit already done, and not so early that its contract or its whole
+    after-sales would already be over (that is a cancellation or an ending)."""
+    if sold_on > today:
+        return "the sale date cannot be in the future"
+    if first_done is not None and sold_on > first_done:
+        return f"a visit was done on {first_done.isoformat()}: the sale cannot be later"
+    if problem := contract_change_problem(sold_on, contract_months, today):
+        return problem
+    if lifecycle_end(sold_on, contract_months, warranty_months) < today:
+        end = lifecycle_end(sold_on, contract_months, warranty_months).isoformat()
+        return f"with that date its warranty and contract ended on {end}; end the sale instead"
+    return ""
+
+
+def correct_sold_on(session: Session, sale_id: int, sold_on: date, today: date, actor: str) -> Sale:
+    """Correct an active sale's date (a typing mistake; audited): warranty, contract and
+    maintenance rounds run from it. Open repairs are billed again by the warranty as it now
+    stands. Its lifecycle workflow must be told (it plans the rounds)."""
+    sale = session.get(Sale, sale_id)
+    if sale is None:
+        raise NotFound(f"unknown sale {sale_id}")
+    if sale.status != SaleStatus.ACTIVE:
+        raise DomainError(f"sale {sale_id} is {sale.status}; its date cannot change")
+    product = session.get(Product, sale.product_id)
+    assert product is not None
+    done = session.exec(
+        select(Visit.planned_start).where(
+            Visit.sale_id == sale_id,
+            Visit.status == VisitStatus.COMPLETED.value,
+            col(Visit.planned_start).is_not(None),
+        )
+    ).all()
+    first_done = min((start.date() for start in done if start is not None), default=None)
+    if problem := sold_on_problem(
+        sold_on, sale.contract_months, product.warranty_months, today, first_done
+    ):
+        raise DomainError(problem)
+    if sale.sold_on == sold_on:
+        return sale
+    rebilled = []
+    repairs = session.exec(
+        select(Visit).where(
+            Visit.sale_id == sale_id,
+            Visit.kind == VisitKind.REPAIR.value,
+            col(Visit.status).in_([s.value for s in OPEN_VISIT_STATUSES]),
+        )
+    ).all()
+    for repair in repairs:
+        billable = not under_warranty(sold_on, product.warranty_months, repair.earliest_date)
+        if repair.billable != billable:
+            repair.billable = billable
+            session.add(repair)
+            rebilled.append(repair.id)
+    audit.record(session, actor, "sale.sold_on", "sale", sale_id,
+                 sold_on=[sale.sold_on.isoformat(), sold_on.isoformat()],
+                 repairs_rebilled=rebilled)  # fmt: skip
+    sale.sold_on = sold_on
+    session.add(sale)
     return sale
 
 

@@ -21,6 +21,7 @@ ACTIONS = {
     "sale.stage": _l("stage changed"),
     "sale.contract": _l("contract changed"),
     "sale.reference": _l("reference corrected"),
+    "sale.sold_on": _l("sale date corrected"),
     "sale.survey": _l("survey answered"),
     "sale.completed": _l("sale completed"),
     "sale.cancelled": _l("sale cancelled"),

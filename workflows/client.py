@@ -228,6 +228,14 @@ class WorkflowGateway:
             c.ChangeContractResult,
         )
 
+    def correct_sold_on(self, sale_id: int, data: c.CorrectSoldOnInput) -> c.CorrectSoldOnResult:
+        return self._update(
+            c.sale_workflow_id(sale_id),
+            c.CORRECT_SOLD_ON_UPDATE,
+            data,
+            c.CorrectSoldOnResult,
+        )
+
     def decide_failed_visit(
         self, sale_id: int, data: c.FailedVisitDecisionInput
     ) -> c.FailedVisitDecisionResult:

@@ -36,6 +36,7 @@ PLANNING_WORKFLOW = "DailyPlanning"
 REPORT_FAULT_UPDATE = "report_fault"
 CANCEL_SALE_UPDATE = "cancel_sale"
 CHANGE_CONTRACT_UPDATE = "change_contract"
+CORRECT_SOLD_ON_UPDATE = "correct_sold_on"
 SURVEY_ANSWER_UPDATE = "survey_answer"
 CUSTOMER_REPLY_UPDATE = "customer_reply"
 VISIT_OUTCOME_UPDATE = "report_outcome"
@@ -84,6 +85,21 @@ class ChangeContractInput:
 @dataclass
 class ChangeContractResult:
     contract_months: int
+    maintenance_rounds: int  # in the whole contract (those done included)
+    ends_on: str  # ISO date: the lifecycle's last day (contract or warranty, the later)
+
+
+@dataclass
+class CorrectSoldOnInput:
+    """The sale's date corrected (a typing mistake): warranty, contract and rounds run from it."""
+
+    sold_on: str  # ISO date
+    requested_by: str = "dispatcher"
+
+
+@dataclass
+class CorrectSoldOnResult:
+    sold_on: str
     maintenance_rounds: int  # in the whole contract (those done included)
     ends_on: str  # ISO date: the lifecycle's last day (contract or warranty, the later)
 

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         SaleSmsIn,
         SaleStageIn,
         SmsOut,
+        SoldOnIn,
         SurveyIn,
     )
     from domain import lifecycle
@@ -189,12 +190,13 @@ class SaleLifecycle:
     async def _maintenance(self) -> None:
         o = self.outline
         assert o is not None
-        sold_on = date.fromisoformat(o.sold_on)
         carry = self.carry
         while carry.next_maintenance_round <= self._rounds():
             assert o.maintenance_interval_days
             await self._set_stage("maintenance")
             number = carry.next_maintenance_round
+            # the sale date as it stands now (a correction wakes the wait below)
+            sold_on = date.fromisoformat(self.outline.sold_on)
             due = lifecycle.maintenance_due(sold_on, o.maintenance_interval_days, number)
             if workflow.patched(CONTRACT_CHANGE_PATCH):
                 seen, delay = self.contract_changes, _until(due - MAINTENANCE_LEAD)
@@ -484,6 +486,41 @@ class SaleLifecycle:
             contract_months=o.contract_months, maintenance_rounds=self._rounds(),
             ends_on=end.isoformat(),
         )  # fmt: skip
+
+    @workflow.update(name=c.CORRECT_SOLD_ON_UPDATE)
+    async def correct_sold_on(self, data: c.CorrectSoldOnInput) -> c.CorrectSoldOnResult:
+        """The sale's date corrected: warranty, contract end and the rounds still to come run
+        from the new date (a wait for a round or for the end is woken, as for a contract)."""
+        await workflow.wait_condition(lambda: self.outline is not None)
+        o = self.outline
+        assert o is not None
+        await workflow.execute_activity_method(
+            SaleActivities.correct_sold_on,
+            SoldOnIn(
+                sale_id=self.sale_id,
+                sold_on=date.fromisoformat(data.sold_on).isoformat(),
+                today=self._today().isoformat(),
+                actor=data.requested_by.strip() or self._actor(),
+            ),
+            **options.DB,
+        )
+        self.outline = o = dataclasses.replace(o, sold_on=data.sold_on)
+        self.contract_changes += 1
+        end = lifecycle.lifecycle_end(
+            date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
+        )
+        return c.CorrectSoldOnResult(
+            sold_on=o.sold_on, maintenance_rounds=self._rounds(), ends_on=end.isoformat()
+        )
+
+    @correct_sold_on.validator
+    def validate_sold_on(self, data: c.CorrectSoldOnInput) -> None:
+        if self.cancel is not None or self.status != "active":
+            raise ValueError("the sale has ended; its date cannot change")
+        try:
+            date.fromisoformat(data.sold_on)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{data.sold_on!r} is not a date (YYYY-MM-DD)") from exc
 
     @change_contract.validator
     def validate_contract(self, data: c.ChangeContractInput) -> None:

@@ -49,6 +49,7 @@ def activities_for(engine: Engine, settings: Settings, messenger: Any = None) ->
         sales.set_sale_stage,
         sales.end_sale,
         sales.change_contract,
+        sales.correct_sold_on,
         sales.record_survey,
         sales.record_failed_visit_decision,
         visits.set_visit_status,

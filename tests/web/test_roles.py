@@ -59,6 +59,7 @@ def post_routes(w: World) -> list[str]:
         f"/staff/{w.staff['ana']}/feed",
         f"/customers/{w.customers[0]}/erase",
         f"/sales/{w.sales[0]}/reference",
+        f"/sales/{w.sales[0]}/sold-on",
         "/inbox/handled",
         "/inbox/1/reopen",
         f"/sales/{w.sales[0]}/contract",

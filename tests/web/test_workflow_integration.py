@@ -469,8 +469,27 @@ def test_dispatcher_renews_a_contract_from_the_sale_page(
             assert (await asyncio.to_thread(api, {"contract_months": "60"}))[0] == 422
             status, body = await asyncio.to_thread(api, {"contract_months": 1})
             assert status == 409 and "cancel the sale instead" in body["error"]
+
+            # the sale date, corrected: the lifecycle plans from it; the domain's refusals show
+            def correct(day: str) -> list[str]:
+                r = client.post(f"{sale_page}/sold-on", data={"csrf_token": csrf, "sold_on": day})
+                return flashes(client.get(r.location).get_data(True))
+
+            assert await asyncio.to_thread(correct, "2026-05-20") == [
+                "Sale date corrected to 2026-05-20: 0 maintenance visits in all; the after-sales "
+                "service runs until 2030-05-19."
+            ]
+            assert await asyncio.to_thread(correct, "2026-05-20") == [
+                "The sale date is already 2026-05-20."
+            ]
+            assert await asyncio.to_thread(correct, "someday") == [
+                "Give the sale date (YYYY-MM-DD)."
+            ]
+            [refused] = await asyncio.to_thread(correct, "2099-01-01")
+            assert "the sale date cannot be in the future" in refused
         with Session(engine) as s:
             sale = s.get(Sale, sale_id)
             assert sale is not None and sale.contract_months == 48
+            assert sale.sold_on.isoformat() == "2026-05-20"
 
     asyncio.run(scenario())

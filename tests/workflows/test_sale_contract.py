@@ -148,3 +148,56 @@ def test_a_contract_change_that_cannot_be_is_refused_before_anything_changes(
     too_long, ended = asyncio.run(scenario())
     assert "0 to 240 months" in too_long
     assert "2-month contract ended on" in ended and "cancel the sale instead" in ended
+
+
+def test_a_sale_date_corrected_while_waiting_moves_the_rounds_still_to_come(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    """Sold today by the books, 100 days earlier in truth; serviced every 180 days for 12
+    months. Corrected while the lifecycle waits for the first round: that round comes on day
+    80 of the books (180 from the true date) instead of day 180, and the after-sales ends 100
+    days earlier. A date in the future is refused before anything changes."""
+    engine = sqlite_engine
+
+    async def scenario() -> tuple[date, c.CorrectSoldOnResult, list[date], str]:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path
+        ) as env:
+            booked = (await env.get_current_time()).date()
+            ids = make_company(engine, sold_on=booked, trainings=0, installation=False,
+                               contract_months=12, warranty_months=12)  # fmt: skip
+            sale_id = ids["sale"]
+            async with running_worker(env.client, wf_settings, engine):
+                handle = await start_sale(env.client, wf_settings, sale_id)
+                driver = Driver(env, engine, ids["staff"], answer_survey=False)
+                await env.sleep(timedelta(days=10))  # waiting for round 1 (due on day 180)
+                with pytest.raises(WorkflowUpdateFailedError):
+                    await handle.execute_update(
+                        c.CORRECT_SOLD_ON_UPDATE,
+                        c.CorrectSoldOnInput(sold_on=(booked + timedelta(days=30)).isoformat()),
+                        result_type=c.CorrectSoldOnResult,
+                    )
+                result = await handle.execute_update(
+                    c.CORRECT_SOLD_ON_UPDATE,
+                    c.CorrectSoldOnInput(
+                        sold_on=(booked - timedelta(days=100)).isoformat(), requested_by="ana@x.es"
+                    ),
+                    result_type=c.CorrectSoldOnResult,
+                )
+                await driver.run(sale_id)
+                ended = await handle.result()
+        with session_scope(engine) as s:
+            due = [
+                v.earliest_date
+                for v in s.exec(select(Visit).where(Visit.sale_id == sale_id).order_by(Visit.id))
+                if v.kind == "maintenance"
+            ]
+        return booked, result, due, ended.status
+
+    booked, result, earliest, status = asyncio.run(scenario())
+    true_date = booked - timedelta(days=100)
+    assert (result.sold_on, result.maintenance_rounds) == (true_date.isoformat(), 2)
+    assert result.ends_on == lifecycle.lifecycle_end(true_date, 12, 12).isoformat()
+    # each round is asked for from a week before it is due (180 and 360 days from the true date)
+    assert earliest[:2] == [true_date + timedelta(days=173), true_date + timedelta(days=353)]
+    assert status == "completed"

@@ -48,7 +48,7 @@ from web.csv_export import csv_download
 from web.extensions import business_today, engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
 from web.locate import geocoder, locate_missing
-from web.params import form_nonce, nonce, page_number
+from web.params import form_nonce, iso_day, nonce, page_number
 from web.renewals import RENEWAL_WINDOWS, contracts_ending
 from web.sale_start import (
     NewSale,
@@ -388,6 +388,7 @@ def detail(sale_id: int):  # type: ignore[no-untyped-def]
         changes=changes,
         sms_nonce=form_nonce(),
         sms_draft=_running_late_draft(customer.locale),
+        today=business_today(),
         max_contract_months=lifecycle.MAX_CONTRACT_MONTHS,
     )
 
@@ -490,6 +491,40 @@ def contract(sale_id: int):  # type: ignore[no-untyped-def]
                        "the after-sales service runs until %(end)s.",
                        result.maintenance_rounds, months=result.contract_months,
                        end=result.ends_on), "success")  # fmt: skip
+    return redirect(url_for("sales.detail", sale_id=sale_id))
+
+
+@bp.post("/<int:sale_id>/sold-on")
+@role_required(*DISPATCH)
+def sold_on(sale_id: int):  # type: ignore[no-untyped-def]
+    """Correct the sale's date: the lifecycle plans warranty, contract and rounds from it."""
+    from workflows.contracts import CorrectSoldOnInput
+
+    with Session(engine()) as s:
+        sale = s.get(Sale, sale_id)
+        if sale is None:
+            abort(404)
+        before = sale.sold_on
+    day = request.form.get("sold_on", type=iso_day)
+    if day is None:
+        flash(_("Give the sale date (YYYY-MM-DD)."), "error")
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    if day == before:
+        flash(_("The sale date is already %(day)s.", day=day.isoformat()), "info")
+        return redirect(url_for("sales.detail", sale_id=sale_id))
+    try:
+        result = workflows().correct_sold_on(
+            sale_id, CorrectSoldOnInput(sold_on=day.isoformat(), requested_by=current_user.email)
+        )
+    except gateway_errors() as exc:
+        flash_workflow_error(exc)
+    else:
+        flash(ngettext("Sale date corrected to %(day)s: %(num)d maintenance visit in all; the "
+                       "after-sales service runs until %(end)s.",
+                       "Sale date corrected to %(day)s: %(num)d maintenance visits in all; the "
+                       "after-sales service runs until %(end)s.",
+                       result.maintenance_rounds, day=result.sold_on, end=result.ends_on),
+              "success")  # fmt: skip
     return redirect(url_for("sales.detail", sale_id=sale_id))
 
 
