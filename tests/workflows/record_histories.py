@@ -203,12 +203,32 @@ async def contract_change(env: WorkflowEnvironment, engine: Engine, settings: Se
     await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-contract")
 
 
+async def sold_on_correction(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
+    """A sale whose date is corrected 100 days earlier while the lifecycle waits for its first
+    maintenance round."""
+    from datetime import timedelta
+
+    now = await env.get_current_time()
+    ids = make_company(engine, sold_on=now.date(), installation=False, trainings=0,
+                       interval_days=180, contract_months=12, warranty_months=12,
+                       sku="F")  # fmt: skip
+    await start_sale(env.client, settings, ids["sale"])
+    driver = Driver(env, engine, ids["staff"], answer_survey=False)
+    await env.sleep(timedelta(days=10))
+    sale = env.client.get_workflow_handle(c.sale_workflow_id(ids["sale"]))
+    earlier = (now.date() - timedelta(days=100)).isoformat()
+    await sale.execute_update(c.CORRECT_SOLD_ON_UPDATE, c.CorrectSoldOnInput(earlier, "ana@x.es"))
+    await driver.run(ids["sale"])
+    await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-sold-on")
+
+
 SCENARIOS = {
     "full_sale": full_sale,
     "visit_conversation": visit_conversation,
     "planning_day": planning_day,
     "failed_visit": failed_visit,
     "contract_change": contract_change,
+    "sold_on_correction": sold_on_correction,
 }
 
 
