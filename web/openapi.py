@@ -157,6 +157,7 @@ def openapi_document() -> dict[str, Any]:
         FailedVisitDecisionIn,
         FaultIn,
         OptimizeIn,
+        SoldOnIn,
     )
     from web.sale_start import NewSale
 
@@ -179,6 +180,7 @@ def openapi_document() -> dict[str, Any]:
     fault = _schema(FaultIn, components)
     cancel = _schema(CancelIn, components)
     contract = _schema(ContractIn, components)
+    sold_on = _schema(SoldOnIn, components)
     decision = _schema(FailedVisitDecisionIn, components)
     optimize = _schema(OptimizeIn, components)
     approve = _schema(ApproveIn, components)
@@ -305,6 +307,32 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "The contract as it now stands",
+                    ),
+                    **common,
+                    **_errors(400, 404, 409, 415, 422, 503),
+                },
+            }
+        },
+        "/sales/{sale_id}/sold-on": {
+            "post": {
+                "operationId": "correctSoldOn",
+                "summary": "Correct the sale's date (a typing mistake): not in the future, not "
+                "after a visit already done, not so early that contract and warranty are over; "
+                "the lifecycle plans the maintenance rounds still to come from it",
+                "parameters": [path_id("sale_id")],
+                "requestBody": body(sold_on),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "sale_id": {"type": "integer"},
+                                "sold_on": {"type": "string", "format": "date"},
+                                "maintenance_rounds": {"type": "integer"},
+                                "ends_on": {"type": "string", "format": "date"},
+                            },
+                        },
+                        "The sale as it now stands",
                     ),
                     **common,
                     **_errors(400, 404, 409, 415, 422, 503),

@@ -52,5 +52,5 @@ def test_no_generated_input_gets_a_server_error(
         gateway = app.extensions.get("posventa.workflows")
         if gateway is not None:
             gateway.close()
-    assert len(tested) == 16, tested
+    assert len(tested) == 17, tested
     assert "POST /sales/{sale_id}/visits/{visit_id}/decision" in tested

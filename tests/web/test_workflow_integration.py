@@ -487,9 +487,22 @@ def test_dispatcher_renews_a_contract_from_the_sale_page(
             ]
             [refused] = await asyncio.to_thread(correct, "2099-01-01")
             assert "the sale date cannot be in the future" in refused
+
+            def api_sold_on(body: object) -> tuple[int, dict]:
+                r = app.test_client().post(f"/api/v1/sales/{sale_id}/sold-on", json=body,
+                                           headers=headers)  # fmt: skip
+                return r.status_code, r.get_json()
+
+            assert await asyncio.to_thread(api_sold_on, {"sold_on": "2026-05-25"}) == (200, {
+                "sale_id": sale_id, "sold_on": "2026-05-25", "maintenance_rounds": 0,
+                "ends_on": "2030-05-24",
+            })  # fmt: skip
+            assert (await asyncio.to_thread(api_sold_on, {"sold_on": "May 25"}))[0] == 422
+            status, body = await asyncio.to_thread(api_sold_on, {"sold_on": "2099-01-01"})
+            assert status == 409 and "cannot be in the future" in body["error"]
         with Session(engine) as s:
             sale = s.get(Sale, sale_id)
             assert sale is not None and sale.contract_months == 48
-            assert sale.sold_on.isoformat() == "2026-05-20"
+            assert sale.sold_on.isoformat() == "2026-05-25"
 
     asyncio.run(scenario())

@@ -79,6 +79,11 @@ class ContractIn(BaseModel):
     contract_months: int = Field(ge=0, le=MAX_CONTRACT_MONTHS, strict=True)
 
 
+class SoldOnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sold_on: date = Field(strict=False, description="the corrected sale date (YYYY-MM-DD)")
+
+
 class FailedVisitDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     action: str = Field(pattern=f"^({'|'.join(FAILED_VISIT_ACTIONS)})$")
@@ -336,6 +341,25 @@ def change_contract(sale_id: int):  # type: ignore[no-untyped-def]
         result = workflows().change_contract(
             sale_id,
             ChangeContractInput(contract_months=data.contract_months, requested_by=_user().email),
+        )
+    except gateway_errors() as exc:
+        return _workflow_failure(exc)
+    return jsonify({"sale_id": sale_id, **dataclasses.asdict(result)})
+
+
+@bp.post("/sales/<int:sale_id>/sold-on")
+def correct_sold_on(sale_id: int):  # type: ignore[no-untyped-def]
+    """Correct the sale's date (warranty, contract and maintenance rounds run from it)."""
+    from workflows.contracts import CorrectSoldOnInput
+
+    _require(*DISPATCH)
+    data = SoldOnIn.model_validate(_json_body())
+    with Session(engine()) as s:
+        _sale(s, sale_id)
+    try:
+        result = workflows().correct_sold_on(
+            sale_id,
+            CorrectSoldOnInput(sold_on=data.sold_on.isoformat(), requested_by=_user().email),
         )
     except gateway_errors() as exc:
         return _workflow_failure(exc)
