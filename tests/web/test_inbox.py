@@ -50,6 +50,7 @@ def _office_reply(engine: Engine, world: World, body: str, template: str, hours_
     at = datetime.now(UTC) - timedelta(hours=hours_ago)
     with session_scope(engine) as s:
         msg = SmsMessage(direction="inbound", customer_id=world.customers[0], body=body,
+                         sale_id=world.sales[0],
                          template=template, to_number="+34600000000", created_at=at,
                          from_number="+34612345670", status="received",
                          handled_by=handled_by, handled_at=at if handled_by else None)  # fmt: skip
@@ -112,6 +113,8 @@ def test_replies_for_the_office_are_marked_handled_and_reopened(
     assert handled(invoice) == (dispatcher, True)
     assert shown("open") == [str(late)]
     office_page = client.get("/inbox/?show=office").get_data(as_text=True)
+    replies = re.findall(r'<a class="reply" href="/sales/(\d+)#sms-form">Reply</a>', office_page)
+    assert replies == [str(world.sales[0])] * 3  # answered from the sale's SMS form
     assert f"{dispatcher} ·" in office_page and "thanks only ·" in office_page
 
     client.post(f"/inbox/{invoice}/reopen", data={"csrf_token": token})
