@@ -477,15 +477,20 @@ class SaleLifecycle:
             ),
             **options.DB,
         )
-        self.outline = o = dataclasses.replace(o, contract_months=data.contract_months)
-        self.contract_changes += 1
-        end = lifecycle.lifecycle_end(
-            date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
-        )
+        end = self._outline_changed(dataclasses.replace(o, contract_months=data.contract_months))
         return c.ChangeContractResult(
-            contract_months=o.contract_months, maintenance_rounds=self._rounds(),
+            contract_months=data.contract_months, maintenance_rounds=self._rounds(),
             ends_on=end.isoformat(),
         )  # fmt: skip
+
+    def _outline_changed(self, outline: SaleOutlineOut) -> date:
+        """Take the sale as it now stands (contract or date changed) and wake the waits for a
+        round or for the end, which plan again from it; the lifecycle's last day."""
+        self.outline = outline
+        self.contract_changes += 1
+        return lifecycle.lifecycle_end(
+            date.fromisoformat(outline.sold_on), outline.contract_months, outline.warranty_months
+        )
 
     @workflow.update(name=c.CORRECT_SOLD_ON_UPDATE)
     async def correct_sold_on(self, data: c.CorrectSoldOnInput) -> c.CorrectSoldOnResult:
@@ -494,23 +499,20 @@ class SaleLifecycle:
         await workflow.wait_condition(lambda: self.outline is not None)
         o = self.outline
         assert o is not None
+        day = date.fromisoformat(data.sold_on).isoformat()  # one spelling (20260525 too)
         await workflow.execute_activity_method(
             SaleActivities.correct_sold_on,
             SoldOnIn(
                 sale_id=self.sale_id,
-                sold_on=date.fromisoformat(data.sold_on).isoformat(),
+                sold_on=day,
                 today=self._today().isoformat(),
                 actor=data.requested_by.strip() or self._actor(),
             ),
             **options.DB,
         )
-        self.outline = o = dataclasses.replace(o, sold_on=data.sold_on)
-        self.contract_changes += 1
-        end = lifecycle.lifecycle_end(
-            date.fromisoformat(o.sold_on), o.contract_months, o.warranty_months
-        )
+        end = self._outline_changed(dataclasses.replace(o, sold_on=day))
         return c.CorrectSoldOnResult(
-            sold_on=o.sold_on, maintenance_rounds=self._rounds(), ends_on=end.isoformat()
+            sold_on=day, maintenance_rounds=self._rounds(), ends_on=end.isoformat()
         )
 
     @correct_sold_on.validator

@@ -219,6 +219,25 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("mobile.today", **args))
 
 
+def _visit_of_my_route(s: Session, visit_id: int) -> Visit:
+    """The visit, if it is on the user's own route (a dispatcher: anyone's); else 404."""
+    visit = s.get(Visit, visit_id)
+    if visit is None or (
+        not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
+    ):
+        abort(404)
+    return visit
+
+
+def _planned_on(visit: Visit, day: date, tz: ZoneInfo) -> bool:
+    return visit.planned_start is not None and visit.planned_start.astimezone(tz).date() == day
+
+
+def _route_args(visit: Visit) -> dict[str, int | None]:
+    """The phone page's arguments that lead back to the visit's route."""
+    return {"staff": visit.assigned_staff_id} if current_user.is_dispatcher else {}
+
+
 @bp.post("/visits/<int:visit_id>/arrived")
 @role_required()
 def arrived(visit_id: int):  # type: ignore[no-untyped-def]
@@ -227,17 +246,10 @@ def arrived(visit_id: int):  # type: ignore[no-untyped-def]
     tz = ZoneInfo(settings().timezone)
     now = datetime.now(tz)
     with session_scope(engine()) as s:
-        visit = s.get(Visit, visit_id)
-        if visit is None or (
-            not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
-        ):
-            abort(404)
-        args = {"staff": visit.assigned_staff_id} if current_user.is_dispatcher else {}
-        today = visit.planned_start is not None and (
-            visit.planned_start.astimezone(tz).date() == now.date()
-        )
+        visit = _visit_of_my_route(s, visit_id)
+        args = _route_args(visit)
         arrival: tuple[datetime, int | None] | None = None
-        if today:
+        if _planned_on(visit, now.date(), tz):
             try:
                 record_arrival(s, visit_id, current_user.email, at=now)
             except Conflict:  # closed, declined or taken off the route meanwhile
@@ -271,17 +283,10 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
     tz = ZoneInfo(settings().timezone)
     now = datetime.now(tz)
     with Session(engine()) as s:
-        visit = s.get(Visit, visit_id)
-        if visit is None or (
-            not current_user.is_dispatcher and visit.assigned_staff_id != current_user.staff_id
-        ):
-            abort(404)
-        staff_id = visit.assigned_staff_id
-        today = visit.planned_start is not None and visit.planned_start.astimezone(tz).date() == (
-            now.date()
-        )
+        visit = _visit_of_my_route(s, visit_id)
+        args = _route_args(visit)
+        today = _planned_on(visit, now.date(), tz)
         scheduled = visit.status in {v.value for v in SCHEDULED_VISIT_STATUSES}
-    args = {"staff": staff_id} if current_user.is_dispatcher else {}
     if not (today and scheduled):
         flash(_("Only a visit of today's route that is still to happen can be announced."),
               "error")  # fmt: skip
