@@ -145,6 +145,13 @@ def test_sales_list_filters_by_stage_and_sale_timeline(
     assert "David Soler" in survey_only and "Carmen Ruiz" not in survey_only
     searched = client.get("/sales/?q=carmen").get_data(as_text=True)
     assert "Carmen Ruiz" in searched and "David Soler" not in searched
+    # every office page has the search box (a customer on the phone); it keeps what was sought
+    box = re.search(r'<form method="get" action="/sales/" class="navsearch" role="search">\s*'
+                    r'<input type="search" name="q"[^>]*value="([^"]*)"', searched)  # fmt: skip
+    assert box is not None and box.group(1) == "carmen"
+    assert 'class="navsearch"' in client.get("/visits/").get_data(as_text=True)
+    technician, _ = client_for("technician")
+    assert 'class="navsearch"' not in technician.get("/me/").get_data(as_text=True)
     page = client.get(f"/sales/{world.sales[1]}").get_data(as_text=True)
     timeline = page[page.index('id="sale-timeline"') :]
     assert "training" in timeline and "planned" in timeline and "Bea Formadora" in timeline
