@@ -254,3 +254,13 @@ class CaldavPushIn:
 class CaldavPushOut:
     staff_id: int
     pushed: int = 0
+
+
+@dataclass
+class RedactSmsIn:
+    retention_days: int
+
+
+@dataclass
+class RedactSmsOut:
+    redacted: int = 0

@@ -101,6 +101,7 @@ class Settings:
     planning_hour: int = 17
     timezone: str = "Europe/Madrid"
     arrival_window_minutes: int = 120
+    sms_retention_days: int = 0  # texts older than this are blanked daily (0: kept)
     osrm_url: str = ""
     geocoder_url: str = ""
     map_tile_url: str = ""
@@ -142,6 +143,9 @@ class Settings:
             arrival_window_minutes=_int(
                 "POSVENTA_ARRIVAL_WINDOW_MINUTES", env.get("POSVENTA_ARRIVAL_WINDOW_MINUTES"), 120
             ),
+            sms_retention_days=_int(
+                "POSVENTA_SMS_RETENTION_DAYS", env.get("POSVENTA_SMS_RETENTION_DAYS"), 0
+            ),
             osrm_url=env.get("POSVENTA_OSRM_URL", ""),
             geocoder_url=(env.get("POSVENTA_GEOCODER_URL") or "").strip(),
             map_tile_url=env.get("POSVENTA_MAP_TILE_URL", ""),
@@ -161,6 +165,8 @@ class Settings:
             raise ConfigError("POSVENTA_PLANNING_HOUR must be between 0 and 23")
         if self.arrival_window_minutes <= 0:
             raise ConfigError("POSVENTA_ARRIVAL_WINDOW_MINUTES must be positive")
+        if self.sms_retention_days < 0:
+            raise ConfigError("POSVENTA_SMS_RETENTION_DAYS must be 0 (keep) or more days")
         scheme = self.rate_limit_storage_url.partition("://")[0]
         if scheme not in RATE_LIMIT_STORAGE_SCHEMES or "://" not in self.rate_limit_storage_url:
             raise ConfigError(
@@ -227,6 +233,7 @@ class Settings:
             "POSVENTA_PLANNING_HOUR": str(self.planning_hour),
             "POSVENTA_TIMEZONE": self.timezone,
             "POSVENTA_ARRIVAL_WINDOW_MINUTES": str(self.arrival_window_minutes),
+            "POSVENTA_SMS_RETENTION_DAYS": str(self.sms_retention_days),
             "POSVENTA_OSRM_URL": self.osrm_url,
             "POSVENTA_GEOCODER_URL": self.geocoder_url,
             "POSVENTA_MAP_TILE_URL": self.map_tile_url,

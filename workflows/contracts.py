@@ -175,6 +175,8 @@ VISIT_PLANNED_SIGNAL = "planned"
 VISIT_UNPLANNED_SIGNAL = "unplanned"
 PLANNING_KICKOFF_WORKFLOW = "DailyPlanningKickoff"
 PLANNING_SCHEDULE_ID = "posventa-daily-planning"
+HOUSEKEEPING_WORKFLOW = "Housekeeping"
+HOUSEKEEPING_SCHEDULE_ID = "posventa-housekeeping"
 REPLY_ANSWERS = ("confirm", "decline", "reschedule", "choose_slot")
 VISIT_OUTCOMES = ("done", "follow_up", "absent")
 FAILED_VISIT_UPDATE = "decide_failed_visit"
@@ -259,6 +261,16 @@ class PlanningResult:
     plan_date: str
     approved_plan_id: int | None
     drafts: int = 0
+
+
+@dataclass
+class HousekeepingInput:
+    sms_retention_days: int = 0  # blank texts older than this (0: keep them)
+
+
+@dataclass
+class HousekeepingResult:
+    sms_redacted: int = 0
 
 
 @dataclass

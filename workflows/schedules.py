@@ -1,4 +1,5 @@
-"""The Temporal Schedule that starts each working day's planning at ``settings.planning_hour``.
+"""The Temporal Schedules: each working day's planning at ``settings.planning_hour``, and the
+daily housekeeping when texts have a retention period.
 
 ``await ensure_planning_schedule(client, settings)`` creates the schedule, or updates it to the
 current settings when it exists (hour, time zone, task queue): safe to call at every start.
@@ -19,6 +20,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from posventa.config import Settings
 from workflows import contracts as c
@@ -65,6 +67,57 @@ async def ensure_planning_schedule(
 
         await client.get_schedule_handle(c.PLANNING_SCHEDULE_ID).update(update)
     return c.PLANNING_SCHEDULE_ID
+
+
+HOUSEKEEPING_HOUR = 3  # local time: nobody is planning or texting
+
+
+def housekeeping_schedule(settings: Settings) -> Schedule:
+    """Every day at ``HOUSEKEEPING_HOUR``:00 in ``settings.timezone``: texts older than the
+    retention period lose their words and numbers."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            c.HOUSEKEEPING_WORKFLOW,
+            c.HousekeepingInput(sms_retention_days=settings.sms_retention_days),
+            id="housekeeping",
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    second=[ScheduleRange(0)],
+                    minute=[ScheduleRange(0)],
+                    hour=[ScheduleRange(HOUSEKEEPING_HOUR)],
+                    comment="posventa housekeeping",
+                )
+            ],
+            time_zone_name=settings.timezone,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_housekeeping_schedule(client: Client, settings: Settings) -> str | None:
+    """Create or update the housekeeping schedule when texts have a retention period; remove
+    it when they are kept (``POSVENTA_SMS_RETENTION_DAYS`` 0). Its id, or None."""
+    handle = client.get_schedule_handle(c.HOUSEKEEPING_SCHEDULE_ID)
+    if settings.sms_retention_days <= 0:
+        try:
+            await handle.delete()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        return None
+    schedule = housekeeping_schedule(settings)
+    try:
+        await client.create_schedule(c.HOUSEKEEPING_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await handle.update(update)
+    return c.HOUSEKEEPING_SCHEDULE_ID
 
 
 async def ensure_search_attributes(client: Client) -> None:

@@ -18,18 +18,20 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.housekeeping import HousekeepingActivities
 from activities.messaging import SmsActivities
 from activities.planning import PlanningActivities
 from activities.sales import SaleActivities
 from activities.visits import VisitActivities
 from posventa.config import Settings
+from workflows.housekeeping import Housekeeping
 from workflows.planning import DailyPlanning, DailyPlanningKickoff
 from workflows.sale import SaleLifecycle
 from workflows.visit import VisitWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [SaleLifecycle, VisitWorkflow, DailyPlanning, DailyPlanningKickoff]
+WORKFLOWS = [SaleLifecycle, VisitWorkflow, DailyPlanning, DailyPlanningKickoff, Housekeeping]
 
 
 def activities_for(engine: Engine, settings: Settings, messenger: Any = None) -> list[Any]:
@@ -43,6 +45,7 @@ def activities_for(engine: Engine, settings: Settings, messenger: Any = None) ->
     visits = VisitActivities(engine)
     sms = SmsActivities(messenger)
     planning = PlanningActivities(engine, settings)
+    housekeeping = HousekeepingActivities(engine)
     return [
         sales.load_sale,
         sales.request_visit,
@@ -62,6 +65,7 @@ def activities_for(engine: Engine, settings: Settings, messenger: Any = None) ->
         planning.approve_plan,
         planning.publish_calendars,
         planning.push_caldav,
+        housekeeping.redact_old_sms,
     ]
 
 
@@ -93,7 +97,11 @@ async def run_worker(settings: Settings, ensure_schedule: bool = False) -> None:
     from workflows.log_redaction import install as install_log_redaction
 
     install_log_redaction()
-    from workflows.schedules import ensure_planning_schedule, ensure_search_attributes
+    from workflows.schedules import (
+        ensure_housekeeping_schedule,
+        ensure_planning_schedule,
+        ensure_search_attributes,
+    )
 
     client = await connect(settings)
     try:
@@ -102,6 +110,7 @@ async def run_worker(settings: Settings, ensure_schedule: bool = False) -> None:
         log.warning("could not register search attribute PosventaStage: %s", exc.message)
     if ensure_schedule:
         await ensure_planning_schedule(client, settings)
+        await ensure_housekeeping_schedule(client, settings)
     engine = get_engine(settings.resolved_database_url)
     worker = build_worker(client, settings, engine)
     stop = asyncio.Event()

@@ -36,9 +36,11 @@ def test_environment_overrides() -> None:
             "TWILIO_AUTH_TOKEN": "tok",
             "TWILIO_MESSAGING_SERVICE_SID": "MG123",
             "POSVENTA_RATE_LIMIT_STORAGE_URL": "redis://redis:6379/0",
+            "POSVENTA_SMS_RETENTION_DAYS": "730",
         }
     )
     assert settings.rate_limit_storage_url == "redis://redis:6379/0"
+    assert settings.sms_retention_days == 730
     assert settings.resolved_database_url == "postgresql://u@db/posventa"
     assert settings.data_dir == Path("/srv/posventa")
     assert settings.temporal_namespace == "prod"
@@ -57,6 +59,7 @@ def test_twilio_gateway_without_credentials_is_refused() -> None:
         ("POSVENTA_PLANNING_HOUR", "25", "between 0 and 23"),
         ("POSVENTA_WEB_PORT", "http", "whole number"),
         ("POSVENTA_ARRIVAL_WINDOW_MINUTES", "0", "positive"),
+        ("POSVENTA_SMS_RETENTION_DAYS", "-1", "0 \\(keep\\) or more days"),
         ("POSVENTA_RATE_LIMIT_STORAGE_URL", "127.0.0.1:6379", "memory:// or a redis:// URL"),
         ("POSVENTA_RATE_LIMIT_STORAGE_URL", "mongodb://db/x", "memory:// or a redis:// URL"),
     ],
@@ -68,7 +71,8 @@ def test_bad_values_get_clear_errors(name: str, value: str, message: str) -> Non
 
 def test_to_env_round_trips() -> None:
     original = Settings.from_env(
-        {"POSVENTA_DATA_DIR": "/x", "POSVENTA_WEB_PORT": "5050", "POSVENTA_PROXY_HOPS": "2"}
+        {"POSVENTA_DATA_DIR": "/x", "POSVENTA_WEB_PORT": "5050", "POSVENTA_PROXY_HOPS": "2",
+         "POSVENTA_SMS_RETENTION_DAYS": "365"}  # fmt: skip
     )
     assert Settings.from_env(original.to_env()) == original
 

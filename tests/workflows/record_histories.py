@@ -222,6 +222,22 @@ async def sold_on_correction(env: WorkflowEnvironment, engine: Engine, settings:
     await save_all_runs(env.client, c.sale_workflow_id(ids["sale"]), "sale-sold-on")
 
 
+async def housekeeping(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
+    """A housekeeping run that blanks one old text."""
+    from domain.db import session_scope
+    from domain.models import SmsMessage
+
+    with session_scope(engine) as s:
+        s.add(SmsMessage(direction="outbound", body="old", status="delivered",
+                         to_number="+34600000001", from_number="+34600000002",
+                         created_at=datetime.now(UTC) - timedelta(days=400)))  # fmt: skip
+    await env.client.execute_workflow(
+        c.HOUSEKEEPING_WORKFLOW, c.HousekeepingInput(sms_retention_days=365),
+        id="housekeeping-record", task_queue=settings.temporal_task_queue,
+    )  # fmt: skip
+    await save_all_runs(env.client, "housekeeping-record", "housekeeping")
+
+
 SCENARIOS = {
     "full_sale": full_sale,
     "visit_conversation": visit_conversation,
@@ -229,6 +245,7 @@ SCENARIOS = {
     "failed_visit": failed_visit,
     "contract_change": contract_change,
     "sold_on_correction": sold_on_correction,
+    "housekeeping": housekeeping,
 }
 
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
@@ -90,6 +90,58 @@ def test_schedule_is_created_updated_and_starts_the_days_planning(
             await handle.delete()
 
     asyncio.run(scenario())
+
+
+def test_housekeeping_schedule_follows_the_retention_setting_and_blanks_old_texts(
+    sqlite_engine: Engine, wf_settings: Settings, dev_server_path: str
+) -> None:
+    """With a retention period the daily schedule exists (03:00 local) and a run blanks the
+    texts older than it; with none (0) the schedule is removed, and removing twice is fine."""
+    from datetime import UTC, datetime, timedelta
+
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from domain.db import session_scope
+    from domain.models import SmsMessage
+    from workflows.schedules import ensure_housekeeping_schedule
+
+    settings = wf_settings.replace(sms_retention_days=365, timezone="Europe/Madrid")
+    with session_scope(sqlite_engine) as s:
+        for days_ago in (400, 10):
+            s.add(SmsMessage(direction="outbound", body=f"{days_ago} days", status="delivered",
+                             to_number="+34600000001", from_number="+34600000002",
+                             created_at=datetime.now(UTC) - timedelta(days=days_ago)))  # fmt: skip
+
+    async def scenario() -> None:
+        async with await _dev_env(dev_server_path) as env:
+            schedule_id = await ensure_housekeeping_schedule(env.client, settings)
+            assert schedule_id == c.HOUSEKEEPING_SCHEDULE_ID
+            handle = env.client.get_schedule_handle(schedule_id)
+            desc = await handle.describe()
+            assert [r.start for r in desc.schedule.spec.calendars[0].hour] == [3]
+            assert desc.schedule.spec.time_zone_name == "Europe/Madrid"
+            action = desc.schedule.action
+            assert isinstance(action, ScheduleActionStartWorkflow)
+            assert action.workflow == c.HOUSEKEEPING_WORKFLOW
+            await ensure_housekeeping_schedule(env.client, settings)  # again: updated, one
+            async with running_worker(env.client, settings, sqlite_engine):
+                result = await env.client.execute_workflow(
+                    c.HOUSEKEEPING_WORKFLOW, c.HousekeepingInput(sms_retention_days=365),
+                    id="housekeeping-test", task_queue=settings.temporal_task_queue,
+                    result_type=c.HousekeepingResult,
+                )  # fmt: skip
+            assert result == c.HousekeepingResult(sms_redacted=1)
+            off = settings.replace(sms_retention_days=0)
+            assert await ensure_housekeeping_schedule(env.client, off) is None
+            assert await ensure_housekeeping_schedule(env.client, off) is None
+            with pytest.raises(RPCError) as gone:
+                await handle.describe()
+            assert gone.value.status == RPCStatusCode.NOT_FOUND
+
+    asyncio.run(scenario())
+    with session_scope(sqlite_engine) as s:
+        bodies = sorted(m.body for m in s.exec(select(SmsMessage)))
+    assert bodies == ["", "10 days"]
 
 
 def test_stage_search_attribute_refused_update_and_gateway(

@@ -36,6 +36,8 @@ def test_every_workflow_has_recorded_histories() -> None:
         "visit-conversation",
         "planning-day",
         "sale-contract",
+        "sale-sold-on",
+        "housekeeping",
     } <= names
     assert any(p.name.startswith("sale-full-run2") for p in HISTORIES)  # a continued-as-new run
 
