@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
@@ -25,7 +24,7 @@ from sms.office_replies import (
     reopen,
 )
 from sms.office_replies import to_handle as to_handle_condition
-from web.auth import role_required
+from web.auth import current_user, role_required
 from web.extensions import engine
 from web.params import db_id, page_number
 
