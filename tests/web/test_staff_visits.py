@@ -745,3 +745,36 @@ def test_a_technician_checks_in_at_the_customers_and_lateness_is_kept(
     with Session(sqlite_engine) as s:
         visit = s.get(Visit, world.visits[0])
         assert visit is not None and visit.arrived_at is None
+
+
+def test_on_my_way_offers_the_drive_the_plan_expects_first(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """Today's approved plan drives 22 min 10 s to the visit: "25 min" comes first and is
+    accepted; a time the page did not offer is not."""
+    from domain.models import PlanStop
+    from tests.web.factories import TZ
+
+    today = datetime.now(TZ).date()
+    on_anas_route(sqlite_engine, world, at(today, 16))
+    with session_scope(sqlite_engine) as s:
+        plan = DailyPlan(plan_date=today, version=1, status=PlanStatus.APPROVED.value)
+        s.add(plan)
+        s.flush()
+        s.add(PlanStop(plan_id=plan.id, staff_id=world.staff["ana"], visit_id=world.visits[0],
+                       kind="visit", sequence=1, arrival=at(today, 15, 50), start=at(today, 16),
+                       end=at(today, 17), travel_seconds=1330, travel_metres=18000))  # fmt: skip
+    ana, token = client_for("technician")
+    page = ana.get("/me/").get_data(as_text=True)
+    offered = re.findall(r'<button type="submit" name="minutes" value="(\d+)"', page)
+    assert offered == ["25", "15", "30", "45", "60"]
+    assert 'value="25" class="primary planned-drive"' in page
+    nonce = re.search(r'name="nonce" value="([0-9a-f]{32})"', page)
+    assert nonce is not None
+    url = f"/me/visits/{world.visits[0]}/on-the-way"
+    form = {"csrf_token": token, "nonce": nonce.group(1)}
+    r = ana.post(url, data={**form, "minutes": "25"})
+    assert r.status_code == 302
+    [told] = flashes(ana.get(r.location).get_data(as_text=True))
+    assert told.startswith("The customer knows you arrive around ")
+    assert ana.post(url, data={**form, "minutes": "20"}).status_code == 400

@@ -15,7 +15,15 @@ from sqlmodel import Session, col, func, select
 
 from domain.db import session_scope
 from domain.errors import Conflict
-from domain.models import SCHEDULED_VISIT_STATUSES, Customer, Sale, Staff, Visit, VisitStatus
+from domain.models import (
+    SCHEDULED_VISIT_STATUSES,
+    Customer,
+    PlanStop,
+    Sale,
+    Staff,
+    Visit,
+    VisitStatus,
+)
 from domain.visits import lateness_minutes, record_arrival
 from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
@@ -93,6 +101,20 @@ PAST_VISITS_SHOWN = 3
 ON_THE_WAY_MINUTES = (15, 30, 45, 60)  # "on my way, arriving in ..." choices
 
 
+def planned_drives(s: Session, day: date, visit_ids: list[int]) -> dict[int, int]:
+    """The drive to each visit in the day's approved plan, in minutes rounded up to five (at
+    least five): the first choice of "on my way, arriving in"."""
+    plan = approved_plan(plans_for_day(s, day))
+    if plan is None or not visit_ids:
+        return {}
+    rows = s.exec(
+        select(PlanStop.visit_id, PlanStop.travel_seconds).where(
+            PlanStop.plan_id == plan.id, col(PlanStop.visit_id).in_(visit_ids)
+        )
+    )
+    return {vid: max(5, -(-seconds // 300) * 5) for vid, seconds in rows if vid is not None}
+
+
 def past_visits(s: Session, stops: list[tuple[Visit, Customer]]) -> dict[int, list[Visit]]:
     """For each sale on the route, its latest closed visits (newest first): what was done and
     noted there before (the filter changed last time, the fault reported)."""
@@ -134,6 +156,7 @@ def today():  # type: ignore[no-untyped-def]
             abort(404)
         stops = route_for(s, staff_id, day, tz)
         history = past_visits(s, stops) if stops else {}
+        drives = planned_drives(s, day, [v.id for v, _ in stops if v.id]) if day == today else {}
         staff_names = {m.id: m.name for m in s.exec(select(Staff))} if history else {}
         plans = plans_for_day(s, day)
         next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
@@ -142,7 +165,7 @@ def today():  # type: ignore[no-untyped-def]
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
         history=history, staff_names=staff_names, nonce=form_nonce(),
-        on_the_way_minutes=ON_THE_WAY_MINUTES,
+        on_the_way_minutes=ON_THE_WAY_MINUTES, drives=drives,
         scheduled=[v.value for v in SCHEDULED_VISIT_STATUSES],
         next_day_with_visits=next_day_with_visits,
         draft_only=draft and not approved, draft_changes=draft and approved,
@@ -278,7 +301,7 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
 
     minutes = request.form.get("minutes", type=int)
     key = request.form.get("nonce", type=nonce)
-    if minutes not in ON_THE_WAY_MINUTES or key is None:
+    if minutes is None or key is None:
         abort(400)
     tz = ZoneInfo(settings().timezone)
     now = datetime.now(tz)
@@ -287,6 +310,9 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
         args = _route_args(visit)
         today = _planned_on(visit, now.date(), tz)
         scheduled = visit.status in {v.value for v in SCHEDULED_VISIT_STATUSES}
+        choices = {*ON_THE_WAY_MINUTES, *planned_drives(s, now.date(), [visit_id]).values()}
+    if minutes not in choices:  # only what the page offered
+        abort(400)
     if not (today and scheduled):
         flash(_("Only a visit of today's route that is still to happen can be announced."),
               "error")  # fmt: skip
