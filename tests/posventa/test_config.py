@@ -71,8 +71,12 @@ def test_bad_values_get_clear_errors(name: str, value: str, message: str) -> Non
 
 def test_to_env_round_trips() -> None:
     original = Settings.from_env(
-        {"POSVENTA_DATA_DIR": "/x", "POSVENTA_WEB_PORT": "5050", "POSVENTA_PROXY_HOPS": "2",
-         "POSVENTA_SMS_RETENTION_DAYS": "365"}  # fmt: skip
+        {
+            "POSVENTA_DATA_DIR": "/x",
+            "POSVENTA_WEB_PORT": "5050",
+            "POSVENTA_PROXY_HOPS": "2",
+            "POSVENTA_SMS_RETENTION_DAYS": "365",
+        }  # fmt: skip
     )
     assert Settings.from_env(original.to_env()) == original
 
