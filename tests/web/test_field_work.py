@@ -130,7 +130,10 @@ def test_the_field_work_page(client_for, world: World, sqlite_engine: Engine) ->
     with Session(sqlite_engine) as s:
         boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
     assert [(kind, int(pid)) for _name, kind, pid in off] == [("installation", boiler.id)]
-    only_bea = client.get(f"/field-work/?staff={world.staff['bea']}").get_data(as_text=True)
+    staff_page = client.get(f"/staff/{world.staff['bea']}").get_data(as_text=True)
+    link = re.search(r'id="field-work-link" href="([^"]+)"', staff_page)
+    assert link is not None and link.group(1) == f"/field-work/?staff={world.staff['bea']}"
+    only_bea = client.get(link.group(1)).get_data(as_text=True)
     assert "Ana Técnica</a>" not in only_bea and "Bea Formadora</a>" in only_bea
     bad = client.get("/field-work/?since=nonsense").get_data(as_text=True)
     assert "That period cannot be read" in bad
