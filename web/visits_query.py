@@ -25,6 +25,7 @@ class VisitsFilter:
     call: bool = False  # the customer must be phoned
     overdue: bool = False  # open after its due date, most late first
     billable: bool = False  # repairs out of warranty
+    late: bool = False  # the technician arrived after the promised window
     since: date | None = None  # planned from this day...
     until: date | None = None  # ...to this one (local dates)
 
@@ -39,6 +40,7 @@ class VisitsFilter:
             call=args.get("call") == "1",
             overdue=args.get("overdue") == "1",
             billable=args.get("billable") == "1",
+            late=args.get("late") == "1",
             since=args.get("since", type=iso_day),
             until=args.get("until", type=iso_day),
         )
@@ -49,7 +51,7 @@ class VisitsFilter:
             "status": self.status, "kind": self.kind, "staff_id": self.staff_id,
             "day": self.open_on, "since": self.since, "until": self.until,
             "call": "1" if self.call else None, "overdue": "1" if self.overdue else None,
-            "billable": "1" if self.billable else None,
+            "billable": "1" if self.billable else None, "late": "1" if self.late else None,
         }  # fmt: skip
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in found.items() if v}
 
@@ -70,6 +72,8 @@ def visits_query(f: VisitsFilter, today: date, tzid: str) -> tuple[Any, Any]:
         conds.append(overdue(today))
     if f.billable:
         conds.append(col(Visit.billable).is_(True))
+    if f.late:
+        conds.append(col(Visit.arrived_at) > col(Visit.promised_window_end))
     if f.open_on is not None:
         conds.append(col(Visit.earliest_date) <= f.open_on)
         conds.append(col(Visit.due_date).is_(None) | (col(Visit.due_date) >= f.open_on))

@@ -130,6 +130,11 @@ def test_the_field_work_page(client_for, world: World, sqlite_engine: Engine) ->
     with Session(sqlite_engine) as s:
         boiler = s.exec(select(Product).where(Product.sku == "BOIL-1")).one()
     assert [(kind, int(pid)) for _name, kind, pid in off] == [("installation", boiler.id)]
+    # the late arrivals behind the figure, in the visits list
+    late = re.search(r'id="late-visits" href="([^"]+)">1 late arrival<', page)
+    assert late is not None
+    listed = client.get(late.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r"<tr><td>(\d+)</td>", listed) == [str(world.visits[0])]
     staff_page = client.get(f"/staff/{world.staff['bea']}").get_data(as_text=True)
     link = re.search(r'id="field-work-link" href="([^"]+)"', staff_page)
     assert link is not None and link.group(1) == f"/field-work/?staff={world.staff['bea']}"
