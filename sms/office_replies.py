@@ -22,9 +22,11 @@ AUTO_HANDLED = "automatic"  # handled_by of a reply that was only thanks
 
 
 def for_the_office() -> ColumnElement[bool]:
-    """Inbound replies to the office's messages and to "on my way"."""
+    """Inbound replies to the office's messages and to "on my way" (never NULL: a message
+    without a template is not one, so ``not_`` of this condition holds for it)."""
     return and_(
         col(SmsMessage.direction) == SmsDirection.INBOUND.value,
+        col(SmsMessage.template).is_not(None),
         col(SmsMessage.template).in_(FOR_THE_OFFICE),
     )
 

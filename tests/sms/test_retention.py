@@ -32,11 +32,12 @@ def test_old_texts_lose_their_words_and_numbers_but_not_what_someone_still_needs
     add("old reply to the office, still to handle", 400, direction="inbound",
         template="office_message")  # fmt: skip
     add("old reply never handed off", 400, direction="inbound", processed=False)
+    add("old text from an unknown number", 400, direction="inbound", template=None)
     add("recent", 10)
     with session_scope(engine) as s:
         assert redact_before(s, NOW - timedelta(days=365), limit=2) == 2  # in batches
     with session_scope(engine) as s:
-        assert redact_before(s, NOW - timedelta(days=365)) == 1
+        assert redact_before(s, NOW - timedelta(days=365)) == 2
     with session_scope(engine) as s:
         assert redact_before(s, NOW - timedelta(days=365)) == 0  # nothing left to blank
     with Session(engine) as s:
@@ -51,5 +52,6 @@ def test_old_texts_lose_their_words_and_numbers_but_not_what_someone_still_needs
          "delivered", "office_message"),
         ("old reply never handed off", "+34600000001", "+34600000002", "delivered",
          "visit_confirmation"),
+        (*blank, "delivered", None),  # no template (no conversation): blanked all the same
         ("recent", "+34600000001", "+34600000002", "delivered", "visit_confirmation"),
     ]  # fmt: skip
