@@ -712,3 +712,28 @@ def test_a_mistyped_reference_is_corrected_on_the_sale_page(
         sale = s.get(Sale, world.sales[0])
         assert sale is not None and sale.external_ref == "ERP-1"
     assert client.post("/sales/999/reference", data={"csrf_token": token}).status_code == 404
+
+
+def test_the_sale_timeline_says_when_the_technician_came_and_how_long_they_stayed(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """A customer on the phone says the technician came late: the sale's timeline shows the
+    window promised, the arrival (and how late), and the time on site."""
+    from datetime import timedelta
+
+    from domain.models import Visit
+    from tests.web.factories import PLAN_DAY, at
+
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "completed"
+        visit.promised_window_start, visit.promised_window_end = at(PLAN_DAY, 9), at(PLAN_DAY, 11)
+        visit.arrived_at = at(PLAN_DAY, 11, 25)
+        visit.finished_at = visit.arrived_at + timedelta(minutes=70)
+    client, _ = client_for("dispatcher")
+    page = client.get(f"/sales/{world.sales[0]}").get_data(as_text=True)
+    timeline = re.search(r'id="sale-timeline">(.*?)</ol>', page, re.S)
+    assert timeline is not None
+    text = " ".join(re.sub(r"<[^>]+>", " ", timeline.group(1)).split())
+    assert "promised 09:00–11:00 · arrived 11:25 25 min late · on site 70 min" in text
