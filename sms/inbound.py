@@ -371,11 +371,7 @@ class InboundPipeline:
             if msg.visit_id is None:
                 return HandOff(message_id, "for_the_office")
             # "not at home, come tomorrow" to a technician on the way: someone must phone
-            reason = f"replied to a notice: {msg.body[:200]}"
-            if session is not None:
-                flag_phone_call(session, msg.visit_id, "sms", reason)
-            else:
-                self._flag_phone_call(msg.visit_id, reason)
+            self._flag_phone_call(msg.visit_id, f"replied to a notice: {msg.body[:200]}", session)
             return HandOff(message_id, "for_the_office:phone_call")
         if (
             parsed.kind
@@ -557,16 +553,19 @@ class InboundPipeline:
             return None
         return outcome.message_id
 
-    def _thanks_handled(self, message_id: int, session: Session | None) -> None:
+    def _write(self, session: Session | None, write: Callable[[Session], object]) -> None:
+        """``write`` in the caller's transaction, or in a transaction of its own."""
         if session is not None:
-            mark_thanks_handled(session, message_id)
+            write(session)
             return
         with session_scope(self.engine) as own:
-            mark_thanks_handled(own, message_id)
+            write(own)
 
-    def _flag_phone_call(self, visit_id: int, reason: str) -> None:
-        with session_scope(self.engine) as session:
-            flag_phone_call(session, visit_id, "sms", reason)
+    def _thanks_handled(self, message_id: int, session: Session | None) -> None:
+        self._write(session, lambda s: mark_thanks_handled(s, message_id))
+
+    def _flag_phone_call(self, visit_id: int, reason: str, session: Session | None = None) -> None:
+        self._write(session, lambda s: flag_phone_call(s, visit_id, "sms", reason))
 
 
 class _Replier:

@@ -147,6 +147,20 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(ERROR, words[c]) for c in codes}
 
 
+def _lifecycle_answer(changed: dict[str, Any]) -> dict[str, Any]:
+    """A sale's lifecycle after a change (its contract, its date): what changed, the
+    maintenance rounds in the whole contract and the after-sales service's last day."""
+    return {
+        "type": "object",
+        "properties": {
+            "sale_id": {"type": "integer"},
+            **changed,
+            "maintenance_rounds": {"type": "integer"},
+            "ends_on": {"type": "string", "format": "date"},
+        },
+    }
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     from domain.schemas import ProductIn
@@ -297,15 +311,7 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": body(contract),
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "sale_id": {"type": "integer"},
-                                "contract_months": {"type": "integer"},
-                                "maintenance_rounds": {"type": "integer"},
-                                "ends_on": {"type": "string", "format": "date"},
-                            },
-                        },
+                        _lifecycle_answer({"contract_months": {"type": "integer"}}),
                         "The contract as it now stands",
                     ),
                     **common,
@@ -323,15 +329,7 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": body(sold_on),
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "sale_id": {"type": "integer"},
-                                "sold_on": {"type": "string", "format": "date"},
-                                "maintenance_rounds": {"type": "integer"},
-                                "ends_on": {"type": "string", "format": "date"},
-                            },
-                        },
+                        _lifecycle_answer({"sold_on": {"type": "string", "format": "date"}}),
                         "The sale as it now stands",
                     ),
                     **common,

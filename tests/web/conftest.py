@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import threading
 import time
@@ -61,6 +62,13 @@ def csrf_token_in(html: str) -> str:
 def flashes(html: str) -> list[str]:
     """The flashed messages a page shows, in order."""
     return [m.strip() for m in re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', html)]
+
+
+def board_banner(client: FlaskClient, day: object, banner_id: str) -> str | None:
+    """The text of the plan board's banner ``banner_id`` on ``day`` (None: not shown)."""
+    page = client.get(f"/board/{day}").get_data(as_text=True)
+    found = re.search(rf'id="{banner_id}">\s*<span>([^<]*)</span>', page)
+    return html.unescape(found.group(1)) if found else None
 
 
 def csrf_from(client: FlaskClient, path: str = "/login") -> str:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from domain.db import session_scope
 from domain.models import SmsMessage
-from tests.web.conftest import flashes
+from tests.web.conftest import board_banner, flashes
 from tests.web.factories import World
 
 
@@ -68,9 +68,7 @@ def test_the_board_points_to_the_replies_still_to_handle(
     client, token = client_for("dispatcher")
 
     def banner() -> str | None:
-        page = client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
-        found = re.search(r'id="replies">\s*<span>([^<]*)</span>', page)
-        return found.group(1).replace("&#34;", '"') if found else None
+        return board_banner(client, PLAN_DAY, "replies")
 
     _office_reply(sqlite_engine, world, "Gracias", "visit_on_the_way", handled_by="automatic")
     _office_reply(sqlite_engine, world, "SI", "visit_confirmation")  # answered by its visit

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from domain.db import session_scope
 from domain.models import DailyPlan, PlanStatus, Staff, StaffAbsence, Visit
-from tests.web.conftest import flashes
+from tests.web.conftest import board_banner, flashes
 from tests.web.factories import World, at
 
 
@@ -119,9 +119,7 @@ def test_the_board_counts_the_customers_to_phone(
     client, _ = client_for("dispatcher")
 
     def banner() -> str | None:
-        page = client.get(f"/board/{PLAN_DAY}").get_data(as_text=True)
-        found = re.search(r'id="calls">\s*<span>([^<]*)</span>', page)
-        return found.group(1) if found else None
+        return board_banner(client, PLAN_DAY, "calls")
 
     assert banner() is None
     for visit_id in world.visits[1:]:

@@ -37,8 +37,8 @@ from domain.visits import (
     count_overdue_visits,
     count_sales_awaiting_decision,
 )
-from sms.office_replies import count_to_handle
 from web.auth import current_user, role_required
+from web.blueprints.inbox import office_replies_to_handle
 from web.board_view import (
     approved_plan,
     board_status,
@@ -97,7 +97,6 @@ def day(day: str):  # type: ignore[no-untyped-def]
         decisions = count_sales_awaiting_decision(s)
         late = count_overdue_visits(s, business_today())
         calls = count_calls_to_make(s)
-        replies = count_to_handle(s)
     if plan_id is not None and board_data.plan is None:
         abort(404)
     return render_template(
@@ -106,7 +105,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
         decisions=decisions,
         overdue=late,
         calls=calls,
-        replies=replies,
+        replies=office_replies_to_handle(),
         day=plan_date.isoformat(),
         today=business_today().isoformat(),
         prev_day=(plan_date - timedelta(days=1)).isoformat(),

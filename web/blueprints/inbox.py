@@ -5,7 +5,7 @@ plan board counts them)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -51,13 +51,16 @@ ANSWERED = {
 
 
 def office_replies_to_handle() -> int:
-    """The navigation's count of replies to handle (0 when the database cannot say: a page
-    must still render, e.g. the error page of a database that is down)."""
-    try:
-        with Session(engine()) as s:
-            return count_to_handle(s)
-    except SQLAlchemyError:
-        return 0
+    """How many replies are to handle, counted once per request (the navigation and the plan
+    board's banner both show it); 0 when the database cannot say: a page must still render,
+    e.g. the error page of a database that is down."""
+    if "replies_to_handle" not in g:
+        try:
+            with Session(engine()) as s:
+                g.replies_to_handle = count_to_handle(s)
+        except SQLAlchemyError:
+            g.replies_to_handle = 0
+    return g.replies_to_handle  # type: ignore[no-any-return]
 
 
 def _show() -> str:

@@ -18,6 +18,7 @@ from domain.errors import Conflict
 from domain.models import (
     SCHEDULED_VISIT_STATUSES,
     Customer,
+    DailyPlan,
     PlanStop,
     Sale,
     Staff,
@@ -101,10 +102,9 @@ PAST_VISITS_SHOWN = 3
 ON_THE_WAY_MINUTES = (15, 30, 45, 60)  # "on my way, arriving in ..." choices
 
 
-def planned_drives(s: Session, day: date, visit_ids: list[int]) -> dict[int, int]:
-    """The drive to each visit in the day's approved plan, in minutes rounded up to five (at
-    least five): the first choice of "on my way, arriving in"."""
-    plan = approved_plan(plans_for_day(s, day))
+def planned_drives(s: Session, plan: DailyPlan | None, visit_ids: list[int]) -> dict[int, int]:
+    """The drive to each visit in the day's approved ``plan``, in minutes rounded up to five
+    (at least five): the first choice of "on my way, arriving in"."""
     if plan is None or not visit_ids:
         return {}
     rows = s.exec(
@@ -156,12 +156,14 @@ def today():  # type: ignore[no-untyped-def]
             abort(404)
         stops = route_for(s, staff_id, day, tz)
         history = past_visits(s, stops) if stops else {}
-        drives = planned_drives(s, day, [v.id for v, _ in stops if v.id]) if day == today else {}
         staff_names = {m.id: m.name for m in s.exec(select(Staff))} if history else {}
         plans = plans_for_day(s, day)
+        route_plan = approved_plan(plans)
+        on_route = [v.id for v, _ in stops if v.id]
+        drives = planned_drives(s, route_plan, on_route) if day == today else {}
         next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
-    draft, approved = awaits_approval(plans), approved_plan(plans) is not None
+    draft, approved = awaits_approval(plans), route_plan is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
         history=history, staff_names=staff_names, nonce=form_nonce(),
@@ -310,7 +312,8 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
         args = _route_args(visit)
         today = _planned_on(visit, now.date(), tz)
         scheduled = visit.status in {v.value for v in SCHEDULED_VISIT_STATUSES}
-        choices = {*ON_THE_WAY_MINUTES, *planned_drives(s, now.date(), [visit_id]).values()}
+        plan = approved_plan(plans_for_day(s, now.date()))
+        choices = {*ON_THE_WAY_MINUTES, *planned_drives(s, plan, [visit_id]).values()}
     if minutes not in choices:  # only what the page offered
         abort(400)
     if not (today and scheduled):
