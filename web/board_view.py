@@ -195,9 +195,8 @@ STOP_COLUMNS = (
 )  # fmt: skip
 VISIT_COLUMNS = (
     Visit.id, Visit.kind, Visit.status, Visit.pinned_staff_id, Visit.pinned_start,
-    Visit.duration_minutes, Visit.priority, Visit.arrived_at, Visit.sale_id, Customer.name,
-    Customer.address,
-    Customer.latitude, Customer.longitude,
+    Visit.duration_minutes, Visit.priority, Visit.arrived_at, Visit.finished_at, Visit.sale_id,
+    Customer.name, Customer.address, Customer.latitude, Customer.longitude,
 )  # fmt: skip
 REPORTED_STATUSES = (VisitStatus.COMPLETED.value, VisitStatus.FAILED.value)
 
@@ -477,9 +476,9 @@ def build_board(
 
     map_view = _build_map(rows, stops, staff_by_id, visits, customers, unassigned, tile_url)
     lateness = running_late([
-        StopTimes(stop.visit_id, stop.staff_id, stop.sequence, stop.start, stop.window_end,
-                  visits[stop.visit_id].arrived_at,
-                  visits[stop.visit_id].status in REPORTED_STATUSES)
+        _stop_times(stop.visit_id, stop.staff_id, stop.sequence, stop.arrival, stop.start,
+                    stop.end, stop.window_end, visits[stop.visit_id].status,
+                    visits[stop.visit_id].arrived_at, visits[stop.visit_id].finished_at)
         for stop in stops if stop.kind == "visit" and stop.visit_id in visits
     ])  # fmt: skip
     windows = {stop.visit_id: stop.window_end for stop in stops if stop.visit_id}
@@ -605,6 +604,19 @@ def visit_progress(status: str, arrived_at: datetime | None) -> str:
     return ""
 
 
+def _stop_times(
+    visit_id: int, staff_id: int, sequence: int, arrival: datetime, start: datetime,
+    end: datetime, window_end: datetime | None, status: str, arrived_at: datetime | None,
+    finished_at: datetime | None,
+) -> StopTimes:  # fmt: skip
+    """A planned visit's times as the running-late check reads them (page and poll alike)."""
+    return StopTimes(
+        visit_id, staff_id, sequence, start, window_end, arrived_at,
+        reported=status in REPORTED_STATUSES, planned_arrival=arrival, planned_end=end,
+        finished_at=finished_at,
+    )  # fmt: skip
+
+
 def board_status(session: Session, plan_date: date) -> dict[str, Any]:
     """The small JSON the board polls: plan versions, each planned visit's status and where
     it stands on the day (``progress``: only visits that have one)."""
@@ -616,19 +628,21 @@ def board_status(session: Session, plan_date: date) -> dict[str, Any]:
     confirmed = 0
     if plan is not None:
         rows = session.exec(
-            select(Visit.id, Visit.status, Visit.arrived_at, PlanStop.staff_id,
-                   PlanStop.sequence, PlanStop.start, PlanStop.window_end)
+            select(Visit.id, Visit.status, Visit.arrived_at, Visit.finished_at,
+                   PlanStop.staff_id, PlanStop.sequence, PlanStop.arrival, PlanStop.start,
+                   PlanStop.end, PlanStop.window_end)
             .join(PlanStop, col(PlanStop.visit_id) == col(Visit.id))
             .where(PlanStop.plan_id == plan.id)
         )  # fmt: skip
         times = []
-        for vid, status, arrived_at, staff_id, sequence, start, window_end in rows:
+        for (vid, status, arrived_at, finished_at, staff_id, sequence, arrival, start, end,
+             window_end) in rows:  # fmt: skip
             statuses[str(vid)] = status
             confirmed += int(status == VisitStatus.CONFIRMED)
             if stage := visit_progress(status, arrived_at):
                 progress[str(vid)] = stage
-            times.append(StopTimes(vid, staff_id, sequence, start, window_end, arrived_at,
-                                   status in REPORTED_STATUSES))  # fmt: skip
+            times.append(_stop_times(vid, staff_id, sequence, arrival, start, end, window_end,
+                                     status, arrived_at, finished_at))  # fmt: skip
         lateness = running_late(times)
     planned = len(statuses)
     approved = approved_plan(plans)

@@ -1,11 +1,13 @@
-"""Routes running late on the day: from the technicians' check-ins, how far behind the plan
-each route is, and which customers still to visit will likely see the technician after the
-window they were promised (so the office can warn them).
+"""Routes running late on the day: from the technicians' check-ins and reports, how far behind
+the plan each route is, and which customers still to visit will likely see the technician after
+the window they were promised (so the office can warn them).
 
-A route's delay is read from its latest check-in: the arrival against that stop's planned
-start (never negative: an early arrival waits for its window). The visits after it, not yet
-checked in nor reported, are expected that much later; one whose promised window ends before
-its expected start is at risk."""
+A route's delay is read from its latest news: a visit reported done or failed against its
+planned end, or else a check-in against its planned start (never negative: an early arrival
+waits for its window). The delay carries to the visits after it, not yet checked in nor
+reported, less the waiting the plan left before each of them (a technician planned to wait for
+a window to open catches up there); one whose promised window ends before its expected start is
+at risk."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ LATE_FROM = timedelta(minutes=15)  # a smaller delay is within what travel times
 
 @dataclass(frozen=True)
 class StopTimes:
-    """One planned visit of a route, as the plan placed it and as the day went."""
+    """One planned visit of a route, as the plan placed it and as the day went.
+
+    ``planned_arrival`` is when the plan has the technician arrive (before ``planned_start``
+    when waiting for the customer's window); ``None`` means no waiting."""
 
     visit_id: int
     staff_id: int
@@ -27,6 +32,30 @@ class StopTimes:
     window_end: datetime | None = None
     arrived_at: datetime | None = None
     reported: bool = False
+    planned_arrival: datetime | None = None
+    planned_end: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def planned_wait(self) -> timedelta:
+        """The waiting the plan left before this visit starts."""
+        if self.planned_arrival is None:
+            return timedelta(0)
+        return max(timedelta(0), self.planned_start - self.planned_arrival)
+
+    @property
+    def has_news(self) -> bool:
+        return self.arrived_at is not None or (self.reported and self.finished_at is not None)
+
+    def delay(self) -> timedelta:
+        """How far behind the plan the technician is, from this stop's news."""
+        if self.reported and self.finished_at is not None and self.planned_end is not None:
+            behind = self.finished_at - self.planned_end
+        elif self.arrived_at is not None:
+            behind = self.arrived_at - self.planned_start
+        else:
+            behind = timedelta(0)
+        return max(timedelta(0), behind)
 
 
 @dataclass
@@ -43,16 +72,15 @@ def running_late(stops: list[StopTimes]) -> Lateness:
         routes[stop.staff_id].append(stop)
     for staff_id, route in routes.items():
         route.sort(key=lambda s: s.sequence)
-        checked_in = [i for i, s in enumerate(route) if s.arrived_at is not None]
-        if not checked_in:
+        with_news = [i for i, s in enumerate(route) if s.has_news]
+        if not with_news:
             continue
-        last = route[checked_in[-1]]
-        assert last.arrived_at is not None
-        delay = max(timedelta(0), last.arrived_at - last.planned_start)
+        delay = route[with_news[-1]].delay()
         if delay < LATE_FROM:
             continue
         found.delay_minutes[staff_id] = int(delay.total_seconds() // 60)
-        for stop in route[checked_in[-1] + 1 :]:
+        for stop in route[with_news[-1] + 1 :]:
+            delay = max(timedelta(0), delay - stop.planned_wait)
             if stop.arrived_at is not None or stop.reported or stop.window_end is None:
                 continue
             past = stop.planned_start + delay - stop.window_end

@@ -296,8 +296,8 @@ def test_the_board_warns_of_customers_a_late_route_will_reach_after_their_window
     with session_scope(sqlite_engine) as s:
         moved = s.exec(select(PlanStop).where(PlanStop.visit_id == world.visits[1])).one()
         moved.staff_id, moved.sequence = ana, 3
-        moved.arrival, moved.start, moved.end = (
-            at(PLAN_DAY, 10, 50),
+        moved.arrival, moved.start, moved.end = (  # no waiting planned before it
+            at(PLAN_DAY, 11),
             at(PLAN_DAY, 11),
             at(PLAN_DAY, 12),
         )

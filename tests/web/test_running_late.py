@@ -1,4 +1,5 @@
-"""Routes running late: the delay read from the latest check-in, the visits at risk."""
+"""Routes running late: the delay read from the latest check-in or report, carried along the
+route less the waiting the plan left, and the visits at risk."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ T9 = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
 
 
 def stop(visit: int, staff: int, seq: int, start_h: float, window_end_h: float | None,
-         arrived_min: int | None = None, reported: bool = False) -> StopTimes:  # fmt: skip
-    """A stop planned ``start_h`` hours after 09:00, checked in ``arrived_min`` minutes after
-    its planned start."""
+         arrived_min: int | None = None, reported: bool = False, wait_min: int = 0,
+         minutes: int = 45, finished_min: int | None = None) -> StopTimes:  # fmt: skip
+    """A stop planned ``start_h`` hours after 09:00 for ``minutes``, the technician planned to
+    arrive ``wait_min`` minutes before it starts; checked in ``arrived_min`` minutes after its
+    planned start, reported ``finished_min`` minutes after its planned end."""
     start = T9 + timedelta(hours=start_h)
+    end = start + timedelta(minutes=minutes)
     return StopTimes(
         visit, staff, seq, start,
         T9 + timedelta(hours=window_end_h) if window_end_h is not None else None,
-        start + timedelta(minutes=arrived_min) if arrived_min is not None else None, reported,
+        start + timedelta(minutes=arrived_min) if arrived_min is not None else None,
+        reported or finished_min is not None,
+        planned_arrival=start - timedelta(minutes=wait_min), planned_end=end,
+        finished_at=end + timedelta(minutes=finished_min) if finished_min is not None else None,
     )  # fmt: skip
 
 
@@ -53,3 +60,25 @@ def test_visits_already_reached_reported_or_without_a_window_are_not_at_risk() -
         stop(4, 7, 4, 3, 3.5),  # planned 12:00, expected 13:00, promised until 12:30
     ])  # fmt: skip
     assert found.at_risk == {4: 30}
+
+
+def test_the_waiting_the_plan_left_absorbs_the_delay() -> None:
+    """Ana is 50 min late at her first stop. Her second stop's plan has her wait 30 min for the
+    window to open: 20 min late there, within its window (until 11:00, planned 10:30); her
+    third has no waiting and a window until 11:45 (planned 11:30): 5 min past, not 50."""
+    found = running_late([
+        stop(1, 7, 1, 0, 1, arrived_min=50),
+        stop(2, 7, 2, 1.5, 2, wait_min=30),
+        stop(3, 7, 3, 2.5, 2.75),
+    ])  # fmt: skip
+    assert (found.delay_minutes, found.at_risk) == ({7: 50}, {3: 5})
+
+
+def test_a_visit_reported_late_says_the_route_is_behind_even_after_an_on_time_arrival() -> None:
+    """Bea arrived on time but reported the visit done 40 min after its planned end: the next
+    customer (planned 11:00, promised until 11:15) is at risk by 25 min. A report on time after
+    a late arrival says she caught up."""
+    behind = [stop(1, 8, 1, 0, 1, arrived_min=0, finished_min=40), stop(2, 8, 2, 2, 2.25)]
+    caught_up = [stop(3, 9, 1, 0, 1, arrived_min=60, finished_min=0), stop(4, 9, 2, 2, 2.1)]
+    found = running_late(behind + caught_up)
+    assert (found.delay_minutes, found.at_risk) == ({8: 40}, {2: 25})
