@@ -121,6 +121,7 @@ class VisitStatusIn:
     needs_phone_call: bool | None = None
     unplan: bool = False
     actor: str = "workflow"
+    finished_at: str = ""  # ISO 8601 with offset: when a completed or failed visit ended
 
 
 @dataclass

@@ -43,6 +43,7 @@ class VisitActivities:
                 note=data.note,
                 needs_phone_call=data.needs_phone_call,
                 unplan=data.unplan,
+                finished_at=_when(data.finished_at),
             )
             return VisitOut(data.visit_id, visit.status, visit.needs_phone_call)
 

@@ -48,11 +48,14 @@ def set_status(
     note: str | None = None,
     needs_phone_call: bool | None = None,
     unplan: bool = False,
+    finished_at: datetime | None = None,
 ) -> Visit:
     """Give a visit a new status; ``unplan`` clears its assignment (back into the pool).
 
-    A visit in a final status (completed, failed, cancelled) keeps it: a late or repeated
-    call changes nothing.
+    A visit completed or failed keeps when it finished: ``finished_at`` (the technician said
+    when, reporting later) or now; never before the arrival nor in the future. A visit in a
+    final status (completed, failed, cancelled) keeps it: a late or repeated call changes
+    nothing.
     """
     valid = {s.value for s in VisitStatus}
     if status not in valid:
@@ -62,7 +65,7 @@ def set_status(
         return visit
     changed = visit.status != status
     if changed and status in (VisitStatus.COMPLETED, VisitStatus.FAILED):
-        visit.finished_at = visit.finished_at or datetime.now(UTC)
+        visit.finished_at = visit.finished_at or _finish_time(visit, finished_at)
     visit.status = status
     if note is not None:
         visit.outcome_note = note[:2000]
@@ -88,6 +91,16 @@ def set_status(
             needs_phone_call=visit.needs_phone_call,
         )
     return visit
+
+
+def _finish_time(visit: Visit, said: datetime | None) -> datetime:
+    """When the visit ended: the time the technician said, kept between the arrival and now."""
+    now = datetime.now(UTC)
+    if said is None or said > now:
+        return now
+    if visit.arrived_at is not None and said < visit.arrived_at:
+        return visit.arrived_at
+    return said
 
 
 def record_arrival(

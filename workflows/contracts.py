@@ -149,6 +149,9 @@ class VisitOutcomeInput:
     # the appointment reported on (its planned start): sending the same report again, after a
     # "still being carried out" answer, returns the first one's result instead of a refusal
     report_ref: str = ""
+    # when the visit ended (ISO 8601 with offset), when the technician reports it later; ""
+    # means when reported
+    finished_at: str = ""
 
 
 @dataclass

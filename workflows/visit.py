@@ -301,15 +301,17 @@ class VisitWorkflow:
             note = data.note or None
             # the audit names who reported (the signed-in user), as the web app's own changes do
             by = data.reported_by.strip() or None
+            ended = data.finished_at
             if data.outcome in ("done", "follow_up"):
-                await self._set_status("completed", note=note, actor=by)
+                await self._set_status("completed", note=note, actor=by, finished_at=ended)
             else:
                 self.absences += 1
                 if self.absences >= self.input.max_absences:
                     # the dispatcher phones the customer, then decides on the sale's page
                     await self._set_status(
-                        "failed", note=note or "customer absent", needs_phone_call=True, actor=by
-                    )
+                        "failed", note=note or "customer absent", needs_phone_call=True,
+                        actor=by, finished_at=ended,
+                    )  # fmt: skip
                     self.needs_phone_call = True
                 else:
                     await self._set_status(
@@ -322,6 +324,15 @@ class VisitWorkflow:
     def validate_outcome(self, data: c.VisitOutcomeInput) -> None:
         if data.outcome not in c.VISIT_OUTCOMES:
             raise ValueError(f"unknown outcome {data.outcome!r}: done, follow_up or absent")
+        if data.finished_at:
+            try:
+                ended = datetime.fromisoformat(data.finished_at)
+            except ValueError:
+                raise ValueError(f"finished_at {data.finished_at!r} is not a time") from None
+            if ended.tzinfo is None:
+                raise ValueError(f"finished_at {data.finished_at!r} has no UTC offset")
+            if ended > workflow.now() + timedelta(minutes=5):
+                raise ValueError(f"finished_at {data.finished_at!r} is in the future")
         if refusal := self._outcome_refusal():
             raise ValueError(refusal)
 
@@ -374,9 +385,10 @@ class VisitWorkflow:
         needs_phone_call: bool | None = None,
         unplan: bool = False,
         actor: str | None = None,
+        finished_at: str = "",
     ) -> None:
         """The visit's new status, in the database and here; ``actor`` (default: this
-        workflow) is who the audit names."""
+        workflow) is who the audit names; ``finished_at`` when a reported visit ended."""
         await workflow.execute_activity_method(
             VisitActivities.set_visit_status,
             VisitStatusIn(
@@ -386,6 +398,7 @@ class VisitWorkflow:
                 needs_phone_call=needs_phone_call,
                 unplan=unplan,
                 actor=actor or self._actor(),
+                finished_at=finished_at,
             ),
             **options.DB,
         )

@@ -131,3 +131,34 @@ def test_arrival_and_report_times_are_kept_once_and_an_unplanned_visit_forgets_i
         assert lateness_minutes(visit) == 0  # arrived within the window
         entries = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.arrived")).all()
     assert [e.details["late_minutes"] for e in entries] == [25]
+
+
+def test_a_visit_reported_later_keeps_the_end_the_technician_gave_within_arrival_and_now(
+    engine: Engine,
+) -> None:
+    """Reported from the van 40 min after leaving: the end said is kept. An end before the
+    arrival is the arrival; one in the future is now."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    arrived = now - timedelta(hours=2)
+    said_and_kept = [
+        (now - timedelta(minutes=40), now - timedelta(minutes=40)),
+        (arrived - timedelta(minutes=10), arrived),
+        (now + timedelta(hours=1), None),  # None: the time of the report
+    ]
+    visit_id = _visit(engine)
+    for said, kept in said_and_kept:
+        with session_scope(engine) as s:  # the same visit, reported afresh each time
+            visit = get_visit(s, visit_id)
+            visit.status, visit.arrived_at, visit.finished_at = "confirmed", arrived, None
+        before = datetime.now(UTC)
+        with session_scope(engine) as s:
+            set_status(s, visit_id, "completed", "ana@posventa", finished_at=said)
+        with session_scope(engine) as s:
+            ended = get_visit(s, visit_id).finished_at
+        assert ended is not None
+        if kept is None:
+            assert before <= ended <= datetime.now(UTC)
+        else:
+            assert ended == kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -776,3 +777,57 @@ def test_on_my_way_offers_the_drive_the_plan_expects_first(
     [told] = flashes(ana.get(r.location).get_data(as_text=True))
     assert told.startswith("The customer knows you arrive around ")
     assert ana.post(url, data={**form, "minutes": "20"}).status_code == 400
+
+
+def test_the_times_a_visit_may_have_ended_run_from_now_back_to_the_arrival() -> None:
+    """Five-minute steps, newest first, "just now" aside; only for a visit begun today."""
+    from zoneinfo import ZoneInfo
+
+    from web.blueprints.mobile import finish_choices
+
+    tz = ZoneInfo("Europe/Madrid")
+    visit = Visit(sale_id=1, kind="repair", business_key="k", duration_minutes=30,
+                  arrived_at=datetime(2026, 12, 9, 9, 12, tzinfo=tz))  # fmt: skip
+    ten_past = datetime(2026, 12, 9, 10, 7, 40, tzinfo=tz)
+    assert finish_choices(visit, ten_past, tz) == [
+        "10:05", "10:00", "09:55", "09:50", "09:45", "09:40", "09:35", "09:30", "09:25",
+        "09:20", "09:15",
+    ]  # fmt: skip
+    assert finish_choices(visit, ten_past.replace(minute=5), tz)[0] == "10:00"
+    assert finish_choices(visit, ten_past + timedelta(days=1), tz) == []  # begun yesterday
+    visit.arrived_at = None
+    assert finish_choices(visit, ten_past, tz) == []  # neither arrived nor planned
+    visit.planned_start = datetime(2026, 12, 9, 9, 50, tzinfo=tz)
+    assert finish_choices(visit, ten_past, tz) == ["10:05", "10:00", "09:55", "09:50"]
+
+
+def test_a_technician_reporting_later_picks_when_the_visit_ended(
+    client_for, world: World, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrived at 10:37, reporting at 12:00: the report form offers 11:55 back to 10:40; a
+    time it did not offer is refused in words and nothing is reported."""
+    from tests.web.factories import TZ
+    from web.blueprints import mobile
+
+    noon = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(mobile, "local_now", lambda tz: noon.astimezone(tz))
+    on_anas_route(sqlite_engine, world, noon - timedelta(minutes=90))
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.arrived_at = noon - timedelta(minutes=83)
+    ana, token = client_for("technician")
+    page = ana.get("/me/").get_data(as_text=True)
+    offered = re.search(r'<select name="finished_at">(.*?)</select>', page)
+    assert offered is not None
+    times = re.findall(r"<option[^>]*>([^<]*)</option>", offered.group(1))
+    assert (times[:3], times[-1], len(times)) == (["just now", "11:55", "11:50"], "10:40", 17)
+    for wrong in ("10:35", "12:05", "25:00", "soon"):  # before the arrival, the future, nonsense
+        form = {"csrf_token": token, "outcome": "done", "finished_at": wrong}
+        r = ana.post(f"/me/visits/{world.visits[0]}/outcome", data=form)
+        assert flashes(ana.get(r.location).get_data(as_text=True)) == [
+            "Pick when the visit ended from the times offered."
+        ]
+    with Session(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and (visit.status, visit.finished_at) == ("planned", None)

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -39,20 +40,23 @@ DAY = PLAN_DAY.isoformat()
 
 
 def post_outcome(
-    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = ""
-) -> TestResponse:
+    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = "",
+    finished_at: str = "",
+) -> TestResponse:  # fmt: skip
     """The phone page's outcome form, sent."""
     return client.post(
         f"/me/visits/{visit_id}/outcome",
-        data={"csrf_token": csrf, "outcome": outcome, "note": note, "appointment": appointment},
-    )
+        data={"csrf_token": csrf, "outcome": outcome, "note": note, "appointment": appointment,
+              "finished_at": finished_at},
+    )  # fmt: skip
 
 
 def report(
-    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = ""
-) -> list[str]:
+    client: FlaskClient, csrf: str, visit_id: int, outcome: str, note: str, appointment: str = "",
+    finished_at: str = "",
+) -> list[str]:  # fmt: skip
     """Report a visit's outcome from the phone page; the messages the next page shows."""
-    r = post_outcome(client, csrf, visit_id, outcome, note, appointment)
+    r = post_outcome(client, csrf, visit_id, outcome, note, appointment, finished_at)
     return flashes(client.get(r.location, follow_redirects=True).get_data(True))
 
 
@@ -197,11 +201,18 @@ def test_sales_start_their_lifecycle_and_pending_starts_are_retried(
 
 @pytest.mark.slow
 def test_technician_reports_a_visit_done_from_the_phone_page(
-    sqlite_engine: Engine, settings: Settings
+    sqlite_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Reported at noon (yesterday, as the page's clock says) for a visit begun at 11:00, ended
+    at 11:30: the visit keeps 11:30."""
+    from tests.web.factories import TZ
+    from web.blueprints import mobile
+
     engine = sqlite_engine
     world = make_world(engine)
     visit_id = world.visits[0]
+    noon = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(1)
+    monkeypatch.setattr(mobile, "local_now", lambda tz: noon.astimezone(tz))
 
     async def scenario() -> None:
         async with live_posventa(settings, engine) as (env, cfg, app):
@@ -213,7 +224,15 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
             # a follow-up without a note is refused before reaching the workflow
             said = await asyncio.to_thread(report, ana, csrf, visit_id, "follow_up", "")
             assert "Add a note saying what happened." in said
-            said = await asyncio.to_thread(report, ana, csrf, visit_id, "done", "Installed, tested")
+            with Session(engine) as s:
+                visit = s.get(Visit, visit_id)
+                assert visit is not None
+                visit.arrived_at = noon - timedelta(hours=1)
+                s.add(visit)
+                s.commit()
+            said = await asyncio.to_thread(
+                report, ana, csrf, visit_id, "done", "Installed, tested", finished_at="11:30"
+            )
             assert f"Visit #{visit_id} reported." in said
             state = await visit_state(env.client, visit_id)
             assert state["status"] == "completed"
@@ -223,6 +242,7 @@ def test_technician_reports_a_visit_done_from_the_phone_page(
         with Session(engine) as s:
             visit = s.get(Visit, visit_id)
             assert visit is not None and visit.status == "completed"
+            assert visit.finished_at == noon - timedelta(minutes=30)
 
     asyncio.run(scenario())
 

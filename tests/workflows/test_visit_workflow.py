@@ -112,12 +112,22 @@ def test_invalid_reply_is_refused_without_trace_and_silence_gets_a_reminder_then
         await asyncio.sleep(0.3)
         templates = [m.template for m in sms_rows(sqlite_engine)]
         assert templates.count("visit_day_before_reminder") == 1
+        for wrong in ("2026-12-07T10:00:00", "at ten", (await env.get_current_time()
+                      + timedelta(hours=1)).isoformat()):  # fmt: skip
+            with pytest.raises(WorkflowUpdateFailedError):  # no offset, no time, the future
+                await handle.execute_update(
+                    c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("done", finished_at=wrong)
+                )
+        ended = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
         done = await handle.execute_update(
             c.VISIT_OUTCOME_UPDATE,
-            c.VisitOutcomeInput(outcome="done", reported_by=" tecnica@example.com "),
+            c.VisitOutcomeInput(
+                outcome="done", reported_by=" tecnica@example.com ", finished_at=ended.isoformat()
+            ),
             result_type=c.VisitOutcomeResult,
         )
         assert done.status == "completed"
+        assert visit_row(sqlite_engine, visit_id).finished_at == ended  # reported from the van
         assert (await handle.result())["outcome"] == "done"
         assert visit_row(sqlite_engine, visit_id).status == "completed"
         # the audit names who reported the outcome; the workflow's own changes name it

@@ -37,6 +37,8 @@ bp = Blueprint("mobile", __name__, url_prefix="/me")
 OUTCOMES = ("done", "follow_up", "absent")
 REPORTED_KEY = "reported_visits"  # the visits this browser reported lately (session cookie)
 REPORTED_KEPT = 20
+FINISH_STEP = timedelta(minutes=5)
+FINISH_CHOICES_MAX = 96  # eight hours of five-minute steps back from now
 ROUTE_STATUSES = (
     VisitStatus.PLANNED,
     VisitStatus.AWAITING_CONFIRMATION,
@@ -45,6 +47,11 @@ ROUTE_STATUSES = (
     VisitStatus.COMPLETED,
     VisitStatus.FAILED,
 )
+
+
+def local_now(tz: ZoneInfo) -> datetime:
+    """The time now where the company works (the page's one clock)."""
+    return datetime.now(tz)
 
 
 def _staff_id() -> int | None:
@@ -146,10 +153,10 @@ def today():  # type: ignore[no-untyped-def]
     tz = ZoneInfo(settings().timezone)
     day_raw = request.args.get("day")
     try:
-        day = date.fromisoformat(day_raw) if day_raw else datetime.now(tz).date()
+        day = date.fromisoformat(day_raw) if day_raw else local_now(tz).date()
     except ValueError:
         abort(404)
-    today = datetime.now(tz).date()
+    today = local_now(tz).date()
     with Session(engine()) as s:
         member = s.get(Staff, staff_id)
         if member is None:
@@ -161,19 +168,52 @@ def today():  # type: ignore[no-untyped-def]
         route_plan = approved_plan(plans)
         on_route = [v.id for v, _ in stops if v.id]
         drives = planned_drives(s, route_plan, on_route) if day == today else {}
+        now = local_now(tz)
+        finish_times = {v.id: finish_choices(v, now, tz) for v, _ in stops} if day == today else {}
         next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
     draft, approved = awaits_approval(plans), route_plan is not None
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
         history=history, staff_names=staff_names, nonce=form_nonce(),
-        on_the_way_minutes=ON_THE_WAY_MINUTES, drives=drives,
+        on_the_way_minutes=ON_THE_WAY_MINUTES, drives=drives, finish_times=finish_times,
         scheduled=[v.value for v in SCHEDULED_VISIT_STATUSES],
         next_day_with_visits=next_day_with_visits,
         draft_only=draft and not approved, draft_changes=draft and approved,
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
     )  # fmt: skip
+
+
+def finish_choices(visit: Visit, now: datetime, tz: ZoneInfo) -> list[str]:
+    """The times ("HH:MM", today, newest first) a technician reporting later may say the visit
+    ended at: five-minute steps from now back to the arrival (or the planned start); none when
+    the visit began on another day or has not begun."""
+    began = visit.arrived_at or visit.planned_start
+    here = now.astimezone(tz)
+    if began is None or began.astimezone(tz).date() != here.date():
+        return []
+    minute = here.replace(second=0, microsecond=0)
+    step = minute - timedelta(minutes=here.minute % 5)
+    if step == minute:
+        step -= FINISH_STEP  # "just now" is the first choice already
+    choices = []
+    while step >= began and len(choices) < FINISH_CHOICES_MAX:
+        choices.append(step.strftime("%H:%M"))
+        step -= FINISH_STEP
+    return choices
+
+
+def _finished_at(visit: Visit, said: str, tz: ZoneInfo) -> str | None:
+    """The form's "finished at" as the workflow takes it ("" = now); None: not a time the
+    page offers."""
+    if not said:
+        return ""
+    now = local_now(tz)
+    if said not in finish_choices(visit, now, tz):
+        return None
+    hour, minute = (int(part) for part in said.split(":"))
+    return datetime.combine(now.date(), time(hour, minute), tz).isoformat()
 
 
 def _is_appointment(value: str) -> bool:
@@ -211,11 +251,16 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         staff_id = visit.assigned_staff_id
         closed = visit.status in (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
+        finished_at = _finished_at(visit, request.form.get("finished_at", ""),
+                                   ZoneInfo(settings().timezone))  # fmt: skip
     result_kind = request.form.get("outcome", "")
     note = (request.form.get("note") or "").strip()
     appointment = request.form.get("appointment", "")
     if result_kind not in OUTCOMES or len(note) > 2000 or not _is_appointment(appointment):
         abort(400)
+    if finished_at is None:
+        flash(_("Pick when the visit ended from the times offered."), "error")
+        return redirect(url_for("mobile.today", **_route_args(visit)))
     if closed:
         flash(_("This visit has already been reported."), "error")
     elif result_kind != "done" and not note:
@@ -229,6 +274,7 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
                     note=note,
                     reported_by=current_user.email,
                     report_ref=appointment,
+                    finished_at=finished_at,
                 ),
             )
         except gateway_errors() as exc:
@@ -269,7 +315,7 @@ def arrived(visit_id: int):  # type: ignore[no-untyped-def]
     """The technician is at the customer's ("I'm here"; today's visits of one's own route, a
     dispatcher may record it for anyone). The time is kept; a second tap keeps the first."""
     tz = ZoneInfo(settings().timezone)
-    now = datetime.now(tz)
+    now = local_now(tz)
     with session_scope(engine()) as s:
         visit = _visit_of_my_route(s, visit_id)
         args = _route_args(visit)
@@ -306,7 +352,7 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
     if minutes is None or key is None:
         abort(400)
     tz = ZoneInfo(settings().timezone)
-    now = datetime.now(tz)
+    now = local_now(tz)
     with Session(engine()) as s:
         visit = _visit_of_my_route(s, visit_id)
         args = _route_args(visit)
