@@ -244,6 +244,10 @@ class Visit(SQLModel, table=True):
     # what happened on the day: the technician's "I'm here" (check-in) and the report's time
     arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # where the phone placed the check-in, as metres from the customer's address and the
+    # position's accuracy (never the position itself: where staff are is theirs)
+    arrival_distance_m: int | None = Field(default=None)
+    arrival_accuracy_m: int | None = Field(default=None)
     needs_phone_call: bool = Field(default=False)
     workflow_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()

@@ -18,6 +18,7 @@ from domain.errors import Conflict, NotFound
 from domain.models import (
     OPEN_VISIT_STATUSES,
     SCHEDULED_VISIT_STATUSES,
+    Customer,
     Sale,
     SaleStatus,
     Staff,
@@ -28,6 +29,8 @@ from domain.models import (
 )
 
 FINAL_STATUSES = (VisitStatus.COMPLETED, VisitStatus.FAILED, VisitStatus.CANCELLED)
+AWAY_FROM_M = 500  # a check-in farther than this (beyond the position's accuracy) is away
+ACCURACY_KEPT_M = 5000  # a position vaguer than this says nothing about the address
 SLOT_STEP_MINUTES = 15
 SLOT_TRAVEL_MARGIN = timedelta(minutes=30)
 
@@ -78,6 +81,7 @@ def set_status(
         visit.promised_window_start = None
         visit.promised_window_end = None
         visit.arrived_at = None  # the next attempt gets its own (the audit keeps this one)
+        visit.arrival_distance_m = visit.arrival_accuracy_m = None
         changed = True
     session.add(visit)
     if changed:
@@ -103,22 +107,67 @@ def _finish_time(visit: Visit, said: datetime | None) -> datetime:
     return said
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a phone says it is: decimal degrees and the accuracy in metres."""
+
+    lat: float
+    lon: float
+    accuracy_m: float
+
+    def __post_init__(self) -> None:
+        if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
+            raise ValueError(f"no such position: {self.lat}, {self.lon}")
+        if not 0 <= self.accuracy_m < 1e7:  # NaN fails too
+            raise ValueError(f"no such accuracy: {self.accuracy_m}")
+
+
 def record_arrival(
-    session: Session, visit_id: int, actor: str, at: datetime | None = None
+    session: Session,
+    visit_id: int,
+    actor: str,
+    at: datetime | None = None,
+    position: Position | None = None,
 ) -> Visit:
     """The technician is at the customer's (their "I'm here"): the time is kept, audited, and
-    later compared with the window promised. Only a visit still to happen that someone is
-    assigned to; a second tap keeps the first time."""
+    later compared with the window promised; with the phone's position, how far from the
+    customer's address (not the position: where staff are is theirs). Only a visit still to
+    happen that someone is assigned to; a second tap keeps the first time."""
+    # here, not at the top: workflows import this module (through their activities' types)
+    # inside Temporal's sandbox, where numpy (under optimizer.travel) cannot load twice
+    from optimizer.model import Location
+    from optimizer.travel import haversine_metres
+
     visit = get_visit(session, visit_id)
     if visit.status not in SCHEDULED_VISIT_STATUSES or visit.assigned_staff_id is None:
         raise Conflict(f"visit {visit_id} is {visit.status}: not one to arrive at")
     if visit.arrived_at is None:
         visit.arrived_at = at or datetime.now(UTC)
+        if position is not None and position.accuracy_m <= ACCURACY_KEPT_M:
+            customer = session.exec(
+                select(Customer).join(Sale, col(Sale.customer_id) == col(Customer.id))
+                .where(Sale.id == visit.sale_id)
+            ).one()  # fmt: skip
+            visit.arrival_distance_m = round(haversine_metres(
+                Location(position.lat, position.lon),
+                Location(customer.latitude, customer.longitude),
+            ))  # fmt: skip
+            visit.arrival_accuracy_m = round(position.accuracy_m)
         session.add(visit)
         late = lateness_minutes(visit)
         audit.record(session, actor, "visit.arrived", "visit", visit_id,
-                     arrived_at=visit.arrived_at.isoformat(), late_minutes=late)  # fmt: skip
+                     arrived_at=visit.arrived_at.isoformat(), late_minutes=late,
+                     distance_m=visit.arrival_distance_m)  # fmt: skip
     return visit
+
+
+def away_metres(visit: Visit) -> int | None:
+    """How far from the customer's address the check-in was, when clearly away from it
+    (farther than ``AWAY_FROM_M`` beyond the position's accuracy); else None."""
+    distance, accuracy = visit.arrival_distance_m, visit.arrival_accuracy_m
+    if distance is None or distance <= AWAY_FROM_M + (accuracy or 0):
+        return None
+    return distance
 
 
 def lateness_minutes(visit: Visit) -> int | None:

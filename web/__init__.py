@@ -9,7 +9,7 @@ from flask import Flask, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from domain.visits import lateness_minutes
+from domain.visits import away_metres, lateness_minutes
 from posventa.config import Settings
 from web.params import MAX_ID
 from web.sessions import BackgroundAwareSessions
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 abort(404)
 
     app.add_template_filter(lateness_minutes, "lateness")
+    app.add_template_filter(away_metres, "away_metres")
 
     @app.context_processor
     def _layout_helpers() -> dict[str, object]:

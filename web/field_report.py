@@ -1,10 +1,10 @@
 """Field work over a period: were the technicians on time, and how long did the work take?
 
 From the visits reported done or failed in the period (by their planned day): how many were
-checked in ("I'm here"), how many of those arrived within the window the customer was promised
-and how late the others were, and the time on site (arrival to report) against the time
-planned — by staff member, and by product and kind of visit (to correct a product's planned
-minutes when the work always takes longer)."""
+checked in ("I'm here"; how many of them away from the customer's address), how many of those
+arrived within the window the customer was promised and how late the others were, and the time
+on site (arrival to report) against the time planned — by staff member, and by product and kind
+of visit (to correct a product's planned minutes when the work always takes longer)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from domain.models import Product, Sale, Staff, Visit, VisitStatus
-from domain.visits import lateness_minutes
+from domain.visits import away_metres, lateness_minutes
 from web.periods import period_from_args, utc_bounds
 
 DEFAULT_DAYS = 30
@@ -47,6 +47,7 @@ class Tally:
     reported: int = 0
     failed: int = 0
     checked_in: int = 0
+    away: int = 0  # checked in away from the customer's address
     with_window: int = 0  # checked in, and a window had been promised
     late: int = 0
     late_minutes: int = 0  # summed over the late arrivals
@@ -60,6 +61,7 @@ class Tally:
         if visit.arrived_at is None:
             return
         self.checked_in += 1
+        self.away += away_metres(visit) is not None
         late = lateness_minutes(visit)
         if late is not None:
             self.with_window += 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
-from flask_babel import Babel, format_date, get_locale
+from flask_babel import Babel, format_date, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -46,6 +46,11 @@ def long_date(value: date | None) -> str:
     return format_date(value, "full") if value else ""
 
 
+def kilometres(metres: int | None) -> str:
+    """Metres as kilometres with one decimal, in the page's language ("2,3" in Spanish)."""
+    return format_decimal(metres / 1000, "0.0") if metres is not None else ""
+
+
 def product_name(product: Product | None) -> str:
     """A product's name in the page's language (its English name, if it has one, in English)."""
     return product.name_for(str(get_locale())) if product is not None else ""
@@ -62,6 +67,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["isodate"] = iso_date
     app.jinja_env.filters["longdate"] = long_date
     app.jinja_env.filters["product_name"] = product_name
+    app.jinja_env.filters["km"] = kilometres
     app.jinja_env.globals["get_locale"] = get_locale
 
 

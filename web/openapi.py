@@ -50,6 +50,12 @@ VISIT = {
         "needs_phone_call": {"type": "boolean"},
         "arrived_at": {**NULLABLE_STR, "description": "the technician's check-in"},
         "finished_at": {**NULLABLE_STR, "description": "when it was reported done or failed"},
+        "arrival_distance_m": {
+            **NULLABLE_INT,
+            "description": "metres from the customer's address to where the phone placed the "
+            "check-in (null: no position given)",
+        },
+        "arrival_accuracy_m": {**NULLABLE_INT, "description": "that position's accuracy"},
     },
 }
 SALE = {

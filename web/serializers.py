@@ -48,6 +48,8 @@ def visit_dict(v: Visit, windows: list[VisitWindow] | None = None) -> dict[str, 
         "needs_phone_call": v.needs_phone_call,
         "arrived_at": _iso(v.arrived_at),
         "finished_at": _iso(v.finished_at),
+        "arrival_distance_m": v.arrival_distance_m,
+        "arrival_accuracy_m": v.arrival_accuracy_m,
     }
     if windows is not None:
         out["windows"] = [

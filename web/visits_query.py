@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from werkzeug.datastructures import MultiDict
 
 from domain.models import Customer, Product, Sale, Visit, VisitKind, VisitStatus
-from domain.visits import overdue
+from domain.visits import AWAY_FROM_M, overdue
 from web.params import db_id, iso_day
 
 
@@ -26,6 +26,7 @@ class VisitsFilter:
     overdue: bool = False  # open after its due date, most late first
     billable: bool = False  # repairs out of warranty
     late: bool = False  # the technician arrived after the promised window
+    away: bool = False  # the check-in was away from the customer's address
     since: date | None = None  # planned from this day...
     until: date | None = None  # ...to this one (local dates)
 
@@ -41,6 +42,7 @@ class VisitsFilter:
             overdue=args.get("overdue") == "1",
             billable=args.get("billable") == "1",
             late=args.get("late") == "1",
+            away=args.get("away") == "1",
             since=args.get("since", type=iso_day),
             until=args.get("until", type=iso_day),
         )
@@ -52,6 +54,7 @@ class VisitsFilter:
             "day": self.open_on, "since": self.since, "until": self.until,
             "call": "1" if self.call else None, "overdue": "1" if self.overdue else None,
             "billable": "1" if self.billable else None, "late": "1" if self.late else None,
+            "away": "1" if self.away else None,
         }  # fmt: skip
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in found.items() if v}
 
@@ -74,6 +77,9 @@ def visits_query(f: VisitsFilter, today: date, tzid: str) -> tuple[Any, Any]:
         conds.append(col(Visit.billable).is_(True))
     if f.late:
         conds.append(col(Visit.arrived_at) > col(Visit.promised_window_end))
+    if f.away:  # as domain.visits.away_metres reads it
+        conds.append(col(Visit.arrival_distance_m)
+                     > AWAY_FROM_M + func.coalesce(col(Visit.arrival_accuracy_m), 0))  # fmt: skip
     if f.open_on is not None:
         conds.append(col(Visit.earliest_date) <= f.open_on)
         conds.append(col(Visit.due_date).is_(None) | (col(Visit.due_date) >= f.open_on))

@@ -162,3 +162,47 @@ def test_a_visit_reported_later_keeps_the_end_the_technician_gave_within_arrival
             assert before <= ended <= datetime.now(UTC)
         else:
             assert ended == kept
+
+
+def test_a_check_in_with_the_phones_position_keeps_how_far_from_the_address_it_was(
+    engine: Engine,
+) -> None:
+    """The customer lives at 40.4, -3.7. A check-in 0.02° north is 2.2 km away; with a vague
+    position (3 km) it is not called away; a vaguer one (over 5 km) is not kept; the audit has
+    the distance, never the position; a visit back in the pool forgets it."""
+    import math
+
+    from domain.models import AuditEntry, Staff
+    from domain.visits import Position, away_metres, record_arrival
+
+    with pytest.raises(ValueError, match="no such position"):
+        Position(91, 0, 5)
+    with pytest.raises(ValueError, match="no such accuracy"):
+        Position(40, 0, math.nan)
+    visit_id = _visit(engine)
+    found = []
+    for position in (Position(40.4, -3.7, 20), Position(40.42, -3.7, 30),
+                     Position(40.42, -3.7, 3000), Position(40.42, -3.7, 6000), None):  # fmt: skip
+        with session_scope(engine) as s:
+            visit = get_visit(s, visit_id)
+            staff = s.exec(select(Staff)).first()
+            assert staff is not None
+            visit.status, visit.assigned_staff_id, visit.arrived_at = "confirmed", staff.id, None
+            visit.arrival_distance_m = visit.arrival_accuracy_m = None
+        with session_scope(engine) as s:
+            visit = record_arrival(s, visit_id, "ana@posventa", position=position)
+            found.append((visit.arrival_distance_m, visit.arrival_accuracy_m, away_metres(visit)))
+    assert found == [(0, 20, None), (2224, 30, 2224), (2224, 3000, None), (None, None, None),
+                     (None, None, None)]  # fmt: skip
+    with session_scope(engine) as s:
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.arrived")).all()
+        assert [e.details.get("distance_m") for e in entries] == [0, 2224, 2224, None, None]
+        assert {key for e in entries for key in e.details} == {
+            "arrived_at", "late_minutes", "distance_m"
+        }  # fmt: skip
+        record_arrival(s, visit_id, "ana@posventa")  # the second tap changes nothing
+    with session_scope(engine) as s:
+        set_status(s, visit_id, "requested", "workflow", unplan=True)
+    with session_scope(engine) as s:
+        visit = get_visit(s, visit_id)
+        assert (visit.arrived_at, visit.arrival_distance_m) == (None, None)

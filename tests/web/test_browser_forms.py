@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,20 @@ pytestmark = [
 
 
 @contextmanager
-def signed_in(settings: Settings, engine: Engine, role: str) -> Iterator[tuple[Any, str, World]]:
-    """A headless Chromium page signed in as ``role`` on a live app; (page, base URL, world)."""
+def signed_in(
+    settings: Settings, engine: Engine, role: str, with_plan: bool = False, **page_options: Any
+) -> Iterator[tuple[Any, str, World]]:
+    """A headless Chromium page signed in as ``role`` on a live app; (page, base URL, world).
+    ``page_options`` go to Playwright's ``new_page`` (geolocation, permissions, ...)."""
     from playwright.sync_api import sync_playwright
 
-    world = make_world(engine, with_plan=False)
+    world = make_world(engine, with_plan=with_plan)
     app = make_app(settings, engine)
     with serve(app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
+        page = browser.new_page(
+            viewport={"width": 1200, "height": 900}, locale="en-GB", **page_options
+        )
         page.goto(f"{base}/login")
         page.fill("input[name=email]", world.users[role])
         page.fill("input[name=password]", PASSWORD)
@@ -107,3 +113,41 @@ def test_an_admins_navigation_fits_one_row_and_its_menu_opens_and_closes(
         audit.click()
         expect(page.locator("h1")).to_contain_text("Audit log")
         expect(page.locator("#admin-menu summary")).to_have_class("active")
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["position-shared", "position-refused"])
+def test_im_here_sends_the_phones_position_when_the_technician_shares_it(
+    settings: Settings, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """Ana's phone is 2.2 km north of Carmen's address: "I'm here" asks the browser where it
+    is and she is told. A phone that refuses checks in all the same, without a distance."""
+    from playwright.sync_api import expect
+
+    from domain.db import session_scope
+    from domain.models import Visit
+    from tests.web.factories import TZ
+    from tests.web.test_staff_visits import on_anas_route
+    from web.blueprints import mobile
+
+    noon = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(mobile, "local_now", lambda tz: noon.astimezone(tz))
+    options: dict[str, Any] = {"geolocation": {"latitude": 39.48, "longitude": -0.37,
+                                               "accuracy": 20}}  # fmt: skip
+    if shared:
+        options["permissions"] = ["geolocation"]
+    with signed_in(settings, sqlite_engine, "technician", with_plan=True, **options) as (
+        page, base, world
+    ):  # fmt: skip
+        on_anas_route(sqlite_engine, world, noon)
+        page.goto(f"{base}/me/")
+        page.get_by_role("button", name="I'm here").click()
+        expect(page.locator(".flash-success")).to_contain_text("Arrival at 12:00 recorded.")
+        away = page.locator(".flash-info")
+        if shared:
+            expect(away).to_contain_text("Your phone places you 2.2 km from the customer's")
+        else:
+            expect(away).to_have_count(0)
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and visit.arrived_at is not None
+        assert visit.arrival_distance_m == (2224 if shared else None)

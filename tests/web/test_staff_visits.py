@@ -831,3 +831,55 @@ def test_a_technician_reporting_later_picks_when_the_visit_ended(
     with Session(sqlite_engine) as s:
         visit = s.get(Visit, world.visits[0])
         assert visit is not None and (visit.status, visit.finished_at) == ("planned", None)
+
+
+def test_a_check_in_away_from_the_address_is_told_and_the_office_sees_it(
+    client_for, world: World, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Carmen lives at 39.46, -0.37; Ana's phone places her check-in 0.02° north (2.2 km): she
+    is told, and the office finds it in the visits list (tag, filter), its CSV, the API and the
+    field work report. A form whose position is not one is refused."""
+    import csv
+    import io
+
+    from tests.web.factories import TZ
+    from tests.web.test_api import token_for
+    from web.blueprints import mobile
+
+    noon = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(mobile, "local_now", lambda tz: noon.astimezone(tz))
+    on_anas_route(sqlite_engine, world, noon)
+    ana, token = client_for("technician")
+    url = f"/me/visits/{world.visits[0]}/arrived"
+    page = ana.get("/me/").get_data(as_text=True)
+    assert re.search(r'class="arrive" data-position>.*?name="lat".*?name="lon".*?'
+                     r'name="accuracy"', page, re.S)  # fmt: skip
+    for wrong in ({"lat": "39.48"}, {"lat": "north", "lon": "-0.37", "accuracy": "25"},
+                  {"lat": "39.48", "lon": "-0.37", "accuracy": "nan"}):  # fmt: skip
+        assert ana.post(url, data={"csrf_token": token, **wrong}).status_code == 400
+    r = ana.post(url, data={"csrf_token": token, "lat": "39.48", "lon": "-0.37", "accuracy": "25"})
+    assert flashes(ana.get(r.location).get_data(as_text=True)) == [
+        "Arrival at 12:00 recorded.",
+        "Your phone places you 2.2 km from the customer&#39;s address: if the address is wrong, "
+        "tell the office.",
+    ]
+    office, _ = client_for("dispatcher")
+    tag = '<span class="tag away" title="where the phone placed the check-in">2.2 km from'
+    assert tag in office.get("/visits/").get_data(as_text=True)
+    away = office.get("/visits/?away=1").get_data(as_text=True)
+    assert re.findall(r"<tr><td>(\d+)</td>", away) == [str(world.visits[0])]
+    export = office.get("/visits/export.csv").get_data(as_text=True)
+    [row] = [r for r in csv.DictReader(io.StringIO(export.lstrip("\ufeff")))
+             if r["visit_id"] == str(world.visits[0])]  # fmt: skip
+    assert (row["arrival_distance_m"], row["arrival_accuracy_m"]) == ("2224", "25")
+    bearer = {"Authorization": f"Bearer {token_for(sqlite_engine, world.users['dispatcher'])}"}
+    found = office.get(f"/api/v1/visits/{world.visits[0]}", headers=bearer).get_json()
+    assert (found["arrival_distance_m"], found["arrival_accuracy_m"]) == (2224, 25)
+    with session_scope(sqlite_engine) as s:  # reported done: in the field work report
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.finished_at = "completed", noon + timedelta(hours=1)
+    day = noon.date().isoformat()
+    report = office.get(f"/field-work/?since={day}&until={day}").get_data(as_text=True)
+    assert re.search(r'<b>1</b><span><a id="away-visits" href="/visits/\?away=1[^"]*">'
+                     r"check-in away from the address</a>", report)  # fmt: skip

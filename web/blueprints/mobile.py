@@ -6,6 +6,7 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,11 +26,12 @@ from domain.models import (
     Visit,
     VisitStatus,
 )
-from domain.visits import lateness_minutes, record_arrival
+from domain.visits import Position, away_metres, lateness_minutes, record_arrival
 from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
 from web.gateway_errors import flash_workflow_error, gateway_errors
+from web.i18n import kilometres
 from web.params import db_id, form_nonce, nonce
 
 bp = Blueprint("mobile", __name__, url_prefix="/me")
@@ -304,6 +306,18 @@ def _planned_on(visit: Visit, day: date, tz: ZoneInfo) -> bool:
     return visit.planned_start is not None and visit.planned_start.astimezone(tz).date() == day
 
 
+def _position(form: Mapping[str, str]) -> Position | None:
+    """The phone's position the check-in form carries (its script asks the browser), or None
+    when the phone gave none; aborts 400 on one that is not a position."""
+    raw = [form.get(name, "").strip() for name in ("lat", "lon", "accuracy")]
+    if not any(raw):
+        return None
+    try:
+        return Position(*(float(value) for value in raw))
+    except ValueError:
+        abort(400)
+
+
 def _route_args(visit: Visit) -> dict[str, int | None]:
     """The phone page's arguments that lead back to the visit's route."""
     return {"staff": visit.assigned_staff_id} if current_user.is_dispatcher else {}
@@ -314,20 +328,23 @@ def _route_args(visit: Visit) -> dict[str, int | None]:
 def arrived(visit_id: int):  # type: ignore[no-untyped-def]
     """The technician is at the customer's ("I'm here"; today's visits of one's own route, a
     dispatcher may record it for anyone). The time is kept; a second tap keeps the first."""
+    position = _position(request.form)
     tz = ZoneInfo(settings().timezone)
     now = local_now(tz)
     with session_scope(engine()) as s:
         visit = _visit_of_my_route(s, visit_id)
         args = _route_args(visit)
         arrival: tuple[datetime, int | None] | None = None
+        away: int | None = None
         if _planned_on(visit, now.date(), tz):
             try:
-                record_arrival(s, visit_id, current_user.email, at=now)
+                record_arrival(s, visit_id, current_user.email, at=now, position=position)
             except Conflict:  # closed, declined or taken off the route meanwhile
                 pass
             else:
                 assert visit.arrived_at is not None
                 arrival = visit.arrived_at.astimezone(tz), lateness_minutes(visit)
+                away = away_metres(visit)
     if arrival is None:
         flash(_("Only a visit of today's route that is still to happen can be checked in."),
               "error")  # fmt: skip
@@ -336,6 +353,9 @@ def arrived(visit_id: int):  # type: ignore[no-untyped-def]
                 at=arrival[0].strftime("%H:%M"), late=arrival[1]), "success")  # fmt: skip
     else:
         flash(_("Arrival at %(at)s recorded.", at=arrival[0].strftime("%H:%M")), "success")
+    if away is not None:
+        flash(_("Your phone places you %(km)s km from the customer's address: if the address "
+                "is wrong, tell the office.", km=kilometres(away)), "info")  # fmt: skip
     return redirect(url_for("mobile.today", **args) + f"#stop-{visit_id}")
 
 

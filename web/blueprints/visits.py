@@ -55,6 +55,7 @@ EXPORT_COLUMNS = (
     "visit_id", "kind", "sequence", "status", "planned_start", "staff", "billable", "due_date",
     "customer_name", "phone", "address", "product_sku", "product_name", "sale_id",
     "description", "outcome_note", "arrived_at", "finished_at", "late_minutes",
+    "arrival_distance_m", "arrival_accuracy_m",
 )  # fmt: skip
 
 
@@ -77,7 +78,8 @@ def export_csv():  # type: ignore[no-untyped-def]
              staff.get(v.assigned_staff_id, ""), "yes" if v.billable else "no",
              v.due_date.isoformat() if v.due_date else "", c.name, c.phone, c.address,
              p.sku, p.name, v.sale_id, v.description, v.outcome_note, local(v.arrived_at),
-             local(v.finished_at), lateness_minutes(v))
+             local(v.finished_at), lateness_minutes(v), v.arrival_distance_m,
+             v.arrival_accuracy_m)
             for v, c, p in s.exec(rows)
         ]  # fmt: skip
     return csv_download(f"visits-{business_today().isoformat()}.csv", EXPORT_COLUMNS, lines)

@@ -23,6 +23,28 @@
       menu.removeAttribute("open");
     });
   });
+  // <form data-position>: before it is sent, ask the phone where it is and fill the form's
+  // lat, lon and accuracy inputs (the check-in: how far from the customer's address). Sent as
+  // it is when the phone says nothing within 10 s, is refused, or has no geolocation.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-position]") || !navigator.geolocation) return;
+    ev.preventDefault();
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    var sent = false;
+    function send() {
+      if (sent) return;
+      sent = true;
+      form.submit();
+    }
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      form.elements.lat.value = String(pos.coords.latitude);
+      form.elements.lon.value = String(pos.coords.longitude);
+      form.elements.accuracy.value = String(pos.coords.accuracy);
+      send();
+    }, send, { enableHighAccuracy: true, timeout: 10000, maximumAge: 120000 });
+    setTimeout(send, 12000);  // a browser that never answers (no permission prompt shown)
+  });
   // <input data-customer-search=URL list=ID>: as a name or phone is typed, the customers
   // matching it become the input's suggestions (each suggestion's value is the customer number).
   var searchTimer = null;
