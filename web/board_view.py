@@ -327,8 +327,10 @@ def build_board(
     timezone: str,
     plan_id: int | None = None,
     tile_url: str = "",
+    now: datetime | None = None,
 ) -> Board:
-    """Everything the board page needs for ``plan_date`` (a plan id picks an older version)."""
+    """Everything the board page needs for ``plan_date`` (a plan id picks an older version);
+    ``now`` when the day is today (see :func:`web.running_late.running_late`)."""
     tz = ZoneInfo(timezone)
     plans = plans_for_day(session, plan_date)
     plan = choose_plan(plans, plan_id)
@@ -480,7 +482,7 @@ def build_board(
                     stop.end, stop.window_end, visits[stop.visit_id].status,
                     visits[stop.visit_id].arrived_at, visits[stop.visit_id].finished_at)
         for stop in stops if stop.kind == "visit" and stop.visit_id in visits
-    ])  # fmt: skip
+    ], now)  # fmt: skip
     windows = {stop.visit_id: stop.window_end for stop in stops if stop.visit_id}
     staff_of = {stop.visit_id: stop.staff_id for stop in stops if stop.visit_id}
     at_risk = sorted(
@@ -617,7 +619,7 @@ def _stop_times(
     )  # fmt: skip
 
 
-def board_status(session: Session, plan_date: date) -> dict[str, Any]:
+def board_status(session: Session, plan_date: date, now: datetime | None = None) -> dict[str, Any]:
     """The small JSON the board polls: plan versions, each planned visit's status and where
     it stands on the day (``progress``: only visits that have one)."""
     plans = plans_for_day(session, plan_date)
@@ -643,7 +645,7 @@ def board_status(session: Session, plan_date: date) -> dict[str, Any]:
                 progress[str(vid)] = stage
             times.append(_stop_times(vid, staff_id, sequence, arrival, start, end, window_end,
                                      status, arrived_at, finished_at))  # fmt: skip
-        lateness = running_late(times)
+        lateness = running_late(times, now)
     planned = len(statuses)
     approved = approved_plan(plans)
     return {

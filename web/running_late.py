@@ -4,10 +4,11 @@ the window they were promised (so the office can warn them).
 
 A route's delay is read from its latest news: a visit reported done or failed against its
 planned end, or else a check-in against its planned start (never negative: an early arrival
-waits for its window). The delay carries to the visits after it, not yet checked in nor
-reported, less the waiting the plan left before each of them (a technician planned to wait for
-a window to open catches up there); one whose promised window ends before its expected start is
-at risk."""
+waits for its window); on the day itself, the clock too (still on site past the planned end,
+not yet at the next customer's past its planned start). The delay carries to the visits after
+it, not yet checked in nor reported, less the waiting the plan left before each of them (a
+technician planned to wait for a window to open catches up there); one whose promised window
+ends before its expected start is at risk."""
 
 from __future__ import annotations
 
@@ -64,8 +65,12 @@ class Lateness:
     at_risk: dict[int, int] = field(default_factory=dict)  # visit id -> minutes past its window
 
 
-def running_late(stops: list[StopTimes]) -> Lateness:
-    """Routes at least ``LATE_FROM`` behind, and the visits at risk on them."""
+def running_late(stops: list[StopTimes], now: datetime | None = None) -> Lateness:
+    """Routes at least ``LATE_FROM`` behind, and the visits at risk on them.
+
+    With ``now`` (the day is today), time passing is news too on a route whose technician
+    checks in: still on site after the visit's planned end, or not yet at the next customer's
+    after its planned start, is at least that late."""
     found = Lateness()
     routes: dict[int, list[StopTimes]] = defaultdict(list)
     for stop in stops:
@@ -75,12 +80,22 @@ def running_late(stops: list[StopTimes]) -> Lateness:
         with_news = [i for i, s in enumerate(route) if s.has_news]
         if not with_news:
             continue
-        delay = route[with_news[-1]].delay()
-        if delay < LATE_FROM:
-            continue
-        found.delay_minutes[staff_id] = int(delay.total_seconds() // 60)
-        for stop in route[with_news[-1] + 1 :]:
+        last, after = route[with_news[-1]], route[with_news[-1] + 1 :]
+        delay = last.delay()
+        if now is not None and not last.reported and last.planned_end is not None:
+            delay = max(delay, now - last.planned_end)  # still there
+        behind = delay
+        expected: list[tuple[StopTimes, timedelta]] = []
+        for position, stop in enumerate(after):
             delay = max(timedelta(0), delay - stop.planned_wait)
+            if now is not None and position == 0 and last.reported and not stop.reported:
+                delay = max(delay, now - stop.planned_start)  # not there yet
+                behind = max(behind, delay)
+            expected.append((stop, delay))
+        if behind < LATE_FROM:
+            continue
+        found.delay_minutes[staff_id] = int(behind.total_seconds() // 60)
+        for stop, delay in expected:
             if stop.arrived_at is not None or stop.reported or stop.window_end is None:
                 continue
             past = stop.planned_start + delay - stop.window_end

@@ -329,3 +329,41 @@ def test_the_board_warns_of_customers_a_late_route_will_reach_after_their_window
                      html)  # fmt: skip
     status = client.get(f"/board/{DAY}/status.json").get_json()
     assert status["late"] == {str(ana): 50} and status["at_risk"] == {str(world.visits[1]): 20}
+
+
+def test_today_the_board_knows_a_technician_still_on_site_is_late(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """Today: Ana checked in at her visit on time, planned to end 40 min ago, and has not
+    reported it; her next customer (planned in 5 min, promised until 20 min from now) will
+    likely wait. The same plan on another day says nothing: only today does time pass."""
+    from tests.web.factories import TZ
+
+    now = datetime.now(UTC)
+    today = now.astimezone(TZ).date()
+    ana = world.staff["ana"]
+    with session_scope(sqlite_engine) as s:
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.plan_date = today
+        first = s.exec(select(PlanStop).where(PlanStop.visit_id == world.visits[0])).one()
+        first.arrival = first.start = now - timedelta(minutes=90)
+        first.end = now - timedelta(minutes=40)
+        nxt = s.exec(select(PlanStop).where(PlanStop.visit_id == world.visits[1])).one()
+        nxt.staff_id, nxt.sequence = ana, 3
+        nxt.arrival = nxt.start = now + timedelta(minutes=5)
+        nxt.end, nxt.window_end = now + timedelta(minutes=65), now + timedelta(minutes=20)
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status, visit.arrived_at = "confirmed", now - timedelta(minutes=90)
+    client, _ = client_for("dispatcher")
+    status = client.get(f"/board/{today.isoformat()}/status.json").get_json()
+    assert (status["late"], status["at_risk"]) == ({str(ana): 40}, {str(world.visits[1]): 25})
+    html = client.get(f"/board/{today.isoformat()}").get_data(as_text=True)
+    assert re.search(rf'data-late-staff="{ana}">running 40 min late<', html)
+    with session_scope(sqlite_engine) as s:
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.plan_date = today + timedelta(days=1)
+    status = client.get(f"/board/{(today + timedelta(days=1)).isoformat()}/status.json")
+    assert (status.get_json()["late"], status.get_json()["at_risk"]) == ({}, {})

@@ -82,3 +82,20 @@ def test_a_visit_reported_late_says_the_route_is_behind_even_after_an_on_time_ar
     caught_up = [stop(3, 9, 1, 0, 1, arrived_min=60, finished_min=0), stop(4, 9, 2, 2, 2.1)]
     found = running_late(behind + caught_up)
     assert (found.delay_minutes, found.at_risk) == ({8: 40}, {2: 25})
+
+
+def test_on_the_day_the_clock_is_news_on_a_route_that_checks_in() -> None:
+    """At 10:30 Ana is still at her 09:00 visit (planned until 09:45): 45 min behind, and her
+    10:00 customer (promised until 10:30) is at risk by 15. At 10:25 Bea, who reported her
+    first visit on time, is not at her 10:00 customer's yet (promised until 10:15): 25 min
+    behind, 10 past. Carlos never checks in: the clock alone says nothing of him. Without the
+    clock (another day) none of them is news."""
+    still_there = [stop(1, 7, 1, 0, 1, arrived_min=0), stop(2, 7, 2, 1, 1.5)]
+    not_there = [stop(3, 8, 1, 0, 1, arrived_min=0, finished_min=0), stop(4, 8, 2, 1, 1.25)]
+    silent = [stop(5, 9, 1, 0, 1), stop(6, 9, 2, 1, 1.1)]
+    ana = running_late(still_there + silent, now=T9 + timedelta(minutes=90))
+    assert (ana.delay_minutes, ana.at_risk) == ({7: 45}, {2: 15})
+    bea = running_late(not_there + silent, now=T9 + timedelta(minutes=85))
+    assert (bea.delay_minutes, bea.at_risk) == ({8: 25}, {4: 10})
+    quiet = running_late(still_there + not_there + silent)
+    assert (quiet.delay_minutes, quiet.at_risk) == ({}, {})

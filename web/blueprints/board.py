@@ -85,6 +85,11 @@ def board():  # type: ignore[no-untyped-def]
     return redirect(url_for("board.day", day=target.isoformat()))
 
 
+def _clock(plan_date: date) -> datetime | None:
+    """The time now, when the board shows today (time passing is news of the day's routes)."""
+    return datetime.now(UTC) if plan_date == business_today() else None
+
+
 @bp.get("/board/<day>")
 @role_required(*DISPATCH)
 def day(day: str):  # type: ignore[no-untyped-def]
@@ -92,8 +97,9 @@ def day(day: str):  # type: ignore[no-untyped-def]
     plan_id = request.args.get("plan", type=db_id)
     with Session(engine()) as s:
         board_data = build_board(
-            s, plan_date, settings().timezone, plan_id, tile_url=settings().map_tile_url
-        )
+            s, plan_date, settings().timezone, plan_id, tile_url=settings().map_tile_url,
+            now=_clock(plan_date),
+        )  # fmt: skip
         decisions = count_sales_awaiting_decision(s)
         late = count_overdue_visits(s, business_today())
         calls = count_calls_to_make(s)
@@ -119,7 +125,7 @@ def day(day: str):  # type: ignore[no-untyped-def]
 def status(day: str):  # type: ignore[no-untyped-def]
     plan_date = _parse_day(day)
     with Session(engine()) as s:
-        body = board_status(s, plan_date)
+        body = board_status(s, plan_date, now=_clock(plan_date))
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
