@@ -270,7 +270,8 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
 
     The day's previously approved plan (and older drafts) become SUPERSEDED; visits of the
     previous approved plan that this one leaves out lose their assignment and go back to the pool
-    (``removed_visit_ids``). Approving an approved plan again returns the same result and writes
+    (``removed_visit_ids``); not those done, failed or cancelled meanwhile (their staff member
+    and time are their history). Approving an approved plan again returns the same result and writes
     nothing. A superseded plan, or a draft not based on the day's current approved plan (it could
     break what that plan promised), is refused with :class:`~domain.errors.Conflict`.
     """
@@ -323,7 +324,12 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
                     )
                 )
             }
-            removed = sorted(i for i in old_ids if i is not None and i not in in_plan)
+            left_out = sorted(i for i in old_ids if i is not None and i not in in_plan)
+            # a visit done, failed or cancelled meanwhile is left out of every new plan, but
+            # who did it and when is its history, not a place to take back
+            removed = [i for i in left_out
+                       if (v := session.get(Visit, i)) is not None
+                       and v.status not in CLOSED_STATUSES]  # fmt: skip
         clock = DayClock.for_day(plan.plan_date, plan.solver_summary.get("timezone", "UTC"))
         for visit_id in removed:
             visit = session.get(Visit, visit_id)

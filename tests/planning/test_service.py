@@ -587,3 +587,29 @@ def test_empty_day_and_day_without_staff(world: World, plan_settings) -> None:
     assert unassigned(w, nobody.plan_id)["north"].reason
     with pytest.raises(DomainError, match="positive"):
         draft_plan(w.engine, plan_settings, MONDAY, 0)
+
+
+def test_a_visit_done_keeps_who_did_it_and_when_after_the_day_is_planned_again(
+    tiny_world: World, plan_settings
+) -> None:
+    """North is done (or failed) before the dispatcher re-plans the day: the new plan leaves it
+    out (it is never planned again) but approving it forgets nothing of it, and its workflow
+    is not told it was taken off the day."""
+    from domain.db import session_scope
+    from domain.visits import set_status
+
+    w = tiny_world
+    first = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    approve_plan(w.engine, first.plan_id, "d@example.com")
+    done_by, done_at = w.visit("north").assigned_staff_id, w.visit("north").planned_start
+    assert done_by is not None and done_at is not None
+    with session_scope(w.engine) as session:
+        set_status(session, w.visit("north").id, "completed", "ana@example.com")
+    second = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    assert "north" not in by_visit(w, second.plan_id)
+    result = approve_plan(w.engine, second.plan_id, "d@example.com")
+    assert w.visit("north").id not in result.removed_visit_ids
+    north = w.visit("north")
+    assert (north.status, north.assigned_staff_id, north.planned_start) == (
+        "completed", done_by, done_at
+    )  # fmt: skip
