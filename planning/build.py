@@ -23,6 +23,7 @@ from optimizer.model import (
 from optimizer.model import Visit as OptVisit
 from optimizer.travel import CachedProvider, OsrmProvider, TravelProvider, default_provider
 from planning.candidates import (
+    CLOSED_STATUSES,
     SCHEDULED_STATUSES,
     AvailableStaff,
     BaseStop,
@@ -34,6 +35,9 @@ from planning.clock import DayClock, local_to_utc, zone
 
 MAX_PRIORITY = 100
 STABILITY_PRIORITY_BONUS = 1
+#: Re-planning the day itself: what starts before now plus this stays as it was (the
+#: technician is there or on the way); nothing new is placed before it.
+TODAY_LEAD_SECONDS = 30 * 60
 
 
 def effective_priority(priority: int, due_date: date | None, plan_date: date) -> int:
@@ -90,6 +94,9 @@ class BuiltProblem:
     excluded: list[Excluded]
     priors: dict[int, Prior] = field(default_factory=dict)
     locked_ids: set[int] = field(default_factory=set)
+    # kept where the base plan has them: done or failed, or (today) already under way
+    frozen_ids: set[int] = field(default_factory=set)
+    history_ids: set[int] = field(default_factory=set)  # of those, the ones done or failed
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
 
@@ -163,10 +170,20 @@ def _window(clock: DayClock, lo: datetime | None, hi: datetime | None) -> TimeWi
 
 
 def build_problem(
-    candidates: DayCandidates, tz_name: str, staff_names: dict[int, str] | None = None
+    candidates: DayCandidates,
+    tz_name: str,
+    staff_names: dict[int, str] | None = None,
+    now: datetime | None = None,
 ) -> BuiltProblem:
-    """The day's optimizer problem; visits that cannot go in at all are listed as excluded."""
+    """The day's optimizer problem; visits that cannot go in at all are listed as excluded.
+
+    The base plan's visits done or failed keep their place (the day's history). With ``now``
+    on the day itself, so do those starting before ``now`` plus ``TODAY_LEAD_SECONDS``, and
+    no other visit starts before it (a window that has passed leaves its visit out)."""
     clock = clock_for(candidates.plan_date, tz_name, candidates.staff)
+    not_before = None
+    if now is not None and 0 < clock.seconds(now) + TODAY_LEAD_SECONDS < clock.horizon:
+        not_before = clock.seconds(now) + TODAY_LEAD_SECONDS
     members = [m for m in (staff_member(s, clock) for s in candidates.staff) if m is not None]
     staff_ids = {m.id for m in members}
     names = staff_names or {}
@@ -244,8 +261,40 @@ def build_problem(
                         windows = [previous_window]
                     else:
                         windows = [TimeWindow(previous_start, previous_start)]
+        closed = v.status in CLOSED_STATUSES
+        frozen = (
+            previous_staff is not None
+            and previous_start is not None
+            and (closed or (not_before is not None and previous_start < not_before))
+        )
+        if closed and not frozen:
+            continue  # done by someone not working now: history, not a visit to plan
+        if frozen:
+            assert previous_start is not None
+            pinned_staff, pinned_start, locked = previous_staff, previous_start, False
+            built.locked_ids.discard(c.id)
+            built.frozen_ids.add(c.id)
+            if closed:
+                built.history_ids.add(c.id)
+        elif not_before is not None:
+            if locked and previous_window is not None:
+                previous_window = TimeWindow(
+                    max(previous_window.start, not_before), max(previous_window.end, not_before)
+                )
+            later = [TimeWindow(max(w.start, not_before), w.end) for w in windows
+                     if w.end >= not_before]  # fmt: skip
+            if (windows and not later) or (pinned_start is not None and pinned_start < not_before):
+                what = "time window" if pinned_start is None else "pinned time"
+                built.excluded.append(Excluded(
+                    c.id, "window_passed", f"its {what} today has already passed",
+                    {"variant": "window" if pinned_start is None else "pinned"},
+                ))  # fmt: skip
+                continue
+            windows = later or [TimeWindow(not_before, clock.horizon)]
         priority = effective_priority(v.priority, v.due_date, candidates.plan_date)
-        if previous_staff is not None and priority < MAX_PRIORITY:
+        if frozen:
+            priority = MAX_PRIORITY  # what already happened is not traded for anything
+        elif previous_staff is not None and priority < MAX_PRIORITY:
             # Stability: keeping a visit its staff member can still do beats taking a new one
             # of the same priority (its customer may already have been told).
             priority += STABILITY_PRIORITY_BONUS

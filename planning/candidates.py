@@ -40,6 +40,8 @@ CLOSED_STATUSES = (
     VisitStatus.CANCELLED.value,
     VisitStatus.FAILED.value,
 )
+#: Closed visits a re-plan keeps where its base plan had them: they happened.
+HISTORY_STATUSES = (VisitStatus.COMPLETED.value, VisitStatus.FAILED.value)
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ def open_visits(
     - visits already scheduled on the day by an approved plan (planned, awaiting the customer,
       confirmed), in case the base plan is an older one.
     A visit declined by the customer after it was offered in the base plan is left out (listed
-    with reason ``declined``); completed, cancelled and failed visits are never planned.
+    with reason ``declined``); completed, cancelled and failed visits are never planned, but
+    the base plan's done or failed ones stay in it where they were (the day's history).
     """
     day = clock.plan_date
     pool = list(
@@ -218,7 +221,7 @@ def open_visits(
     visits: list[Visit] = []
     for visit_id in sorted(by_id):
         v = by_id[visit_id]
-        if v.status in CLOSED_STATUSES:
+        if v.status in CLOSED_STATUSES and not (visit_id in base and v.status in HISTORY_STATUSES):
             continue
         if v.status == VisitStatus.DECLINED.value and visit_id in base:
             excluded.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -146,12 +146,15 @@ def draft_plan(
     seconds: float,
     base_plan_id: int | None = None,
     on_progress: Callable[[str], None] | None = None,
+    now: datetime | None = None,
 ) -> DraftResult:
     """Solve the day and store a DRAFT plan (version = the day's last version + 1).
 
     ``base_plan_id`` is the plan to stay close to; when None, the day's approved plan (if any).
     Visits the customer confirmed in the base plan are locked to their staff member and
     promised window; the others may move at a cost, and the plan flags those that moved.
+    Re-planning the day itself (``now``, default the time now), the part of it under way stays
+    as it is (see :func:`planning.build.build_problem`).
     """
     if seconds <= 0:
         raise DomainError("the solver needs a positive time limit")
@@ -162,7 +165,7 @@ def draft_plan(
         clock = DayClock.for_day(plan_date, settings.timezone)
         candidates = gather(session, clock, base)
         names = {s.id: s.name for s in session.exec(select(Staff)) if s.id is not None}
-    built = build_problem(candidates, settings.timezone, names)
+    built = build_problem(candidates, settings.timezone, names, now=now or utcnow())
     travel = "osrm" if settings.osrm_url else "haversine"
     progress(f"travel times ({travel}) for {len(built.problem.visits)} visits")
     try:

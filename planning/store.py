@@ -52,7 +52,8 @@ def store_draft(
 ) -> tuple[DailyPlan, StoredCounts]:
     """Add the draft plan, its stops and unassigned rows to ``session`` (the caller commits).
 
-    A visit that was completed, cancelled or failed while the solver ran is left out of the plan.
+    A visit that was completed, cancelled or failed while the solver ran is left out of the plan;
+    one already done or failed when the day was gathered stays where the base plan had it.
     """
     clock = built.clock
     base = built.candidates.base_plan
@@ -67,7 +68,7 @@ def store_draft(
                 )
             )
             if v.id is not None
-        }
+        } - built.history_ids
     plan = DailyPlan(
         plan_date=clock.plan_date,
         status=PlanStatus.DRAFT.value,
@@ -170,7 +171,7 @@ def store_draft(
         unassigned[int(u.visit_id)] = (u.reason_code, u.reason, u.params)
     for e in built.excluded:
         unassigned.setdefault(e.visit_id, (e.reason_code, e.reason, e.params))
-    for visit_id in sorted(closed):
+    for visit_id in sorted(closed | built.history_ids):
         unassigned.pop(visit_id, None)
     for visit_id, (code, reason, params) in sorted(unassigned.items()):
         session.add(

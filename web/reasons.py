@@ -180,6 +180,14 @@ def _declined(p: Facts) -> str:
     )
 
 
+def _window_passed(p: Facts) -> str:
+    if p["variant"] == "pinned":
+        return _("its pinned time today has already passed")
+    if p["variant"] == "window":
+        return _("its time window today has already passed")
+    raise ValueError(p["variant"])
+
+
 WORDING: dict[str, Callable[[Facts], str]] = {
     "no_staff": _no_staff,
     "missing_skill": _missing_skill,
@@ -191,6 +199,7 @@ WORDING: dict[str, Callable[[Facts], str]] = {
     "staff_unavailable": _staff_unavailable,
     "fully_booked": _fully_booked,
     "declined": _declined,
+    "window_passed": _window_passed,
 }
 """Reason code -> its wording from the facts (every code the optimizer and planning give)."""
 

@@ -592,9 +592,9 @@ def test_empty_day_and_day_without_staff(world: World, plan_settings) -> None:
 def test_a_visit_done_keeps_who_did_it_and_when_after_the_day_is_planned_again(
     tiny_world: World, plan_settings
 ) -> None:
-    """North is done (or failed) before the dispatcher re-plans the day: the new plan leaves it
-    out (it is never planned again) but approving it forgets nothing of it, and its workflow
-    is not told it was taken off the day."""
+    """North is done before the dispatcher re-plans the day: the new plan keeps it where it was
+    (it is not planned again), approving it writes nothing on it and forgets nothing of it, and
+    its workflow is not told it was taken off the day."""
     from domain.db import session_scope
     from domain.visits import set_status
 
@@ -606,10 +606,62 @@ def test_a_visit_done_keeps_who_did_it_and_when_after_the_day_is_planned_again(
     with session_scope(w.engine) as session:
         set_status(session, w.visit("north").id, "completed", "ana@example.com")
     second = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
-    assert "north" not in by_visit(w, second.plan_id)
+    kept = by_visit(w, second.plan_id)["north"]  # the day's history stays on the day's plan
+    assert (kept.staff_id, kept.start, kept.moved) == (done_by, done_at, False)
     result = approve_plan(w.engine, second.plan_id, "d@example.com")
+    assert w.visit("north").id not in {v.visit_id for v in result.visits}  # nothing to write
     assert w.visit("north").id not in result.removed_visit_ids
     north = w.visit("north")
     assert (north.status, north.assigned_staff_id, north.planned_start) == (
         "completed", done_by, done_at
     )  # fmt: skip
+
+
+def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_after_now(
+    world: World, plan_settings
+) -> None:
+    """Ana's approved day: an install at 09:00-09:30 (done), a repair at 10:00-10:30 and one in
+    the afternoon. At 10:45 repairs come in: one any time, one whose 09:00-10:00 window has
+    passed, one pinned at 10:00; the re-plan keeps the morning as it was, places nothing before
+    11:15 and says why the last two are out. Approving writes nothing on the visit done."""
+    from domain.db import session_scope
+    from domain.visits import set_status
+    from planning.build import TODAY_LEAD_SECONDS
+    from tests.planning.conftest import utc
+
+    w = world
+    w.add_staff("ana", ["install", "repair"])
+    for place in ("north", "south", "east", "west"):
+        w.add_customer(place, place)
+    w.add_visit("early", "north", ["install"], windows=[window("09:00", "09:30")])
+    w.add_visit("mid", "south", ["repair"], windows=[window("10:00", "10:30")])
+    w.add_visit("afternoon", "east", ["repair"], windows=[window("15:00", "17:00")])
+    morning = utc(2026, 12, 7, 6, 0)  # 07:00 in Madrid: nothing under way yet
+    base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=morning)
+    approve_plan(w.engine, base.plan_id, "d@example.com")
+    before = by_visit(w, base.plan_id)
+    with session_scope(w.engine) as session:
+        set_status(session, w.visits["early"], "completed", "ana@example.com")
+    w.add_visit("anytime", "west", ["repair"])
+    w.add_visit("gone", "west", ["repair"], windows=[window("09:00", "10:00")])
+    w.add_visit("pinned", "west", ["repair"])
+    w.update_visit("pinned", pinned_start=utc(2026, 12, 7, 9, 0))  # 10:00 in Madrid
+    now = utc(2026, 12, 7, 9, 45)  # 10:45 in Madrid
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=now)
+    after = by_visit(w, replan.plan_id)
+    for name in ("early", "mid"):  # done, and under way: as they were
+        assert (after[name].staff_id, after[name].start, after[name].moved) == (
+            before[name].staff_id, before[name].start, False
+        )  # fmt: skip
+    not_before = now + timedelta(seconds=TODAY_LEAD_SECONDS)
+    assert after["anytime"].start >= not_before and after["afternoon"].start >= not_before
+    out = unassigned(w, replan.plan_id)
+    assert {name: (u.reason_code, u.reason) for name, u in out.items()} == {
+        "gone": ("window_passed", "its time window today has already passed"),
+        "pinned": ("window_passed", "its pinned time today has already passed"),
+    }
+    approved = approve_plan(w.engine, replan.plan_id, "d@example.com")
+    assert w.visits["early"] not in {v.visit_id for v in approved.visits}
+    assert approved.removed_visit_ids == []
+    early = w.visit("early")
+    assert (early.status, early.planned_start) == ("completed", before["early"].start)

@@ -117,6 +117,18 @@ PLANNING_REASONS = [
         "it goes back into the pool for the next days",
         {},
     ),
+    Unassigned(
+        4,
+        "window_passed",
+        "its time window today has already passed",  # type: ignore[arg-type]
+        {"variant": "window"},
+    ),  # fmt: skip
+    Unassigned(
+        5,
+        "window_passed",
+        "its pinned time today has already passed",  # type: ignore[arg-type]
+        {"variant": "pinned"},
+    ),  # fmt: skip
 ]
 
 
