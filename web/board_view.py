@@ -25,10 +25,13 @@ from domain.models import (
     PlanStop,
     PlanUnassigned,
     Sale,
+    SmsDirection,
+    SmsMessage,
     Staff,
     Visit,
     VisitStatus,
 )
+from sms.messenger import OFFICE_TEMPLATE
 from web.reasons import reason_text
 from web.running_late import Lateness, StopTimes, running_late
 
@@ -186,6 +189,7 @@ class AtRisk:
     window_end_label: str
     minutes_past: int
     expected_label: str = ""  # the arrival to tell the customer (five-minute steps)
+    texted_label: str = ""  # when the customer was last told today (office or "on my way")
 
 
 STOP_COLUMNS = (
@@ -196,9 +200,11 @@ STOP_COLUMNS = (
 VISIT_COLUMNS = (
     Visit.id, Visit.kind, Visit.status, Visit.pinned_staff_id, Visit.pinned_start,
     Visit.duration_minutes, Visit.priority, Visit.arrived_at, Visit.finished_at, Visit.sale_id,
-    Customer.name, Customer.address, Customer.latitude, Customer.longitude,
+    Sale.customer_id, Customer.name, Customer.address, Customer.latitude, Customer.longitude,
 )  # fmt: skip
 REPORTED_STATUSES = (VisitStatus.COMPLETED.value, VisitStatus.FAILED.value)
+#: The texts that tell a customer when the technician will come, on the day.
+TELLING_TEMPLATES = (OFFICE_TEMPLATE, "visit_on_the_way")
 
 
 def plans_for_day(session: Session, plan_date: date) -> list[DailyPlan]:
@@ -485,6 +491,10 @@ def build_board(
     ], now)  # fmt: skip
     windows = {stop.visit_id: stop.window_end for stop in stops if stop.visit_id}
     staff_of = {stop.visit_id: stop.staff_id for stop in stops if stop.visit_id}
+    texted = _texted_since(
+        session, {customers[vid].customer_id for vid in lateness.at_risk},
+        datetime.combine(plan_date, time(0), tz),
+    )  # fmt: skip
     at_risk = sorted(
         (
             AtRisk(
@@ -494,6 +504,8 @@ def build_board(
                 minutes_past=minutes,
                 expected_label=_hhmm(_next_five(windows[vid] + timedelta(minutes=minutes)), tz)
                 if windows[vid] else "",
+                texted_label=_hhmm(texted[customers[vid].customer_id], tz)
+                if customers[vid].customer_id in texted else "",
             )
             for vid, minutes in lateness.at_risk.items()
         ),
@@ -527,6 +539,23 @@ def _next_five(moment: datetime) -> datetime:
 
 def _td(seconds: int) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+def _texted_since(session: Session, customer_ids: set[int], since: datetime) -> dict[int, datetime]:
+    """Customer id -> the latest text since ``since`` that told them when the technician comes
+    (the office's own, or the technician's "on my way")."""
+    if not customer_ids:
+        return {}
+    latest = func.max(SmsMessage.created_at).label("latest")
+    rows = session.exec(
+        select(SmsMessage.customer_id, latest)
+        .where(col(SmsMessage.customer_id).in_(customer_ids),
+               col(SmsMessage.template).in_(TELLING_TEMPLATES),
+               SmsMessage.direction == SmsDirection.OUTBOUND.value,
+               col(SmsMessage.created_at) >= since)
+        .group_by(col(SmsMessage.customer_id))
+    )  # fmt: skip
+    return {cid: when for cid, when in rows if cid is not None and when is not None}
 
 
 def _hhmm(moment: datetime, tz: ZoneInfo) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.db import session_scope
-from domain.models import DailyPlan, PlanStatus, PlanStop, Visit
+from domain.models import DailyPlan, PlanStatus, PlanStop, Sale, SmsMessage, Visit
 from domain.visits import set_status
 from tests.web.conftest import flashes
 from tests.web.factories import NEXT_DAY, PLAN_DAY, World, at
@@ -361,6 +361,17 @@ def test_today_the_board_knows_a_technician_still_on_site_is_late(
     assert (status["late"], status["at_risk"]) == ({str(ana): 40}, {str(world.visits[1]): 25})
     html = client.get(f"/board/{today.isoformat()}").get_data(as_text=True)
     assert re.search(rf'data-late-staff="{ana}">running 40 min late<', html)
+    assert "texted at" not in html
+    told = now - timedelta(minutes=3)  # the office texted David; his reply does not count
+    with session_scope(sqlite_engine) as s:
+        david = s.exec(select(Sale.customer_id).where(Sale.id == world.sales[1])).one()
+        for direction, template in (("outbound", "office_message"), ("inbound", None)):
+            s.add(SmsMessage(direction=direction, customer_id=david, template=template,
+                             to_number="+34600000000", from_number="+34600000001", body="...",
+                             created_at=told if template else now))  # fmt: skip
+    html = client.get(f"/board/{today.isoformat()}").get_data(as_text=True)
+    expected = told.astimezone(TZ).strftime("%H:%M")
+    assert f'<span class="muted texted">(texted at {expected})</span>' in html
     with session_scope(sqlite_engine) as s:
         plan = s.get(DailyPlan, world.plan_id)
         assert plan is not None
