@@ -262,10 +262,16 @@ def build_problem(
                     else:
                         windows = [TimeWindow(previous_start, previous_start)]
         closed = v.status in CLOSED_STATUSES
+        # the dispatcher pinned it elsewhere than the base plan has it: the pin wins
+        repinned = (pinned_staff is not None and pinned_staff != previous_staff) or (
+            pinned_start is not None and pinned_start != previous_start
+        )
         frozen = (
             previous_staff is not None
             and previous_start is not None
-            and (closed or (not_before is not None and previous_start < not_before))
+            and (
+                closed or (not_before is not None and previous_start < not_before and not repinned)
+            )
         )
         if closed and not frozen:
             continue  # done by someone not working now: history, not a visit to plan
@@ -283,11 +289,20 @@ def build_problem(
                 )
             later = [TimeWindow(max(w.start, not_before), w.end) for w in windows
                      if w.end >= not_before]  # fmt: skip
-            if (windows and not later) or (pinned_start is not None and pinned_start < not_before):
-                what = "time window" if pinned_start is None else "pinned time"
+            passed = None
+            if pinned_start is not None and pinned_start < not_before:
+                passed = "pinned"
+            elif windows and not later:
+                passed = "window"
+            if passed is not None:
+                lead = TODAY_LEAD_SECONDS // 60
+                why = (
+                    f"its pinned time today is past or less than {lead} min from now"
+                    if passed == "pinned"
+                    else f"its time window today is over or ends less than {lead} min from now"
+                )
                 built.excluded.append(Excluded(
-                    c.id, "window_passed", f"its {what} today has already passed",
-                    {"variant": "window" if pinned_start is None else "pinned"},
+                    c.id, "window_passed", why, {"variant": passed, "minutes": lead}
                 ))  # fmt: skip
                 continue
             windows = later or [TimeWindow(not_before, clock.horizon)]

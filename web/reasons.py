@@ -182,9 +182,11 @@ def _declined(p: Facts) -> str:
 
 def _window_passed(p: Facts) -> str:
     if p["variant"] == "pinned":
-        return _("its pinned time today has already passed")
+        return _("its pinned time today is past or less than %(minutes)d min from now",
+                 minutes=p["minutes"])  # fmt: skip
     if p["variant"] == "window":
-        return _("its time window today has already passed")
+        return _("its time window today is over or ends less than %(minutes)d min from now",
+                 minutes=p["minutes"])  # fmt: skip
     raise ValueError(p["variant"])
 
 

@@ -620,10 +620,12 @@ def test_a_visit_done_keeps_who_did_it_and_when_after_the_day_is_planned_again(
 def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_after_now(
     world: World, plan_settings
 ) -> None:
-    """Ana's approved day: an install at 09:00-09:30 (done), a repair at 10:00-10:30 and one in
-    the afternoon. At 10:45 repairs come in: one any time, one whose 09:00-10:00 window has
-    passed, one pinned at 10:00; the re-plan keeps the morning as it was, places nothing before
-    11:15 and says why the last two are out. Approving writes nothing on the visit done."""
+    """Ana's approved day: an install at 09:00-09:30 (done), a repair at 10:00-10:30, one at
+    11:00 and one in the afternoon. At 10:45 repairs come in: one any time, one whose
+    09:00-10:00 window has passed, one pinned at 10:00; and the dispatcher pins the 11:00 one at
+    11:05. The re-plan keeps the morning as it was, places nothing before 11:15 and says why the
+    last three are out (the pin wins over keeping the 11:00 one, and is too soon). Approving
+    writes nothing on the visit done."""
     from domain.db import session_scope
     from domain.visits import set_status
     from planning.build import TODAY_LEAD_SECONDS
@@ -634,8 +636,9 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
     for place in ("north", "south", "east", "west"):
         w.add_customer(place, place)
     w.add_visit("early", "north", ["install"], windows=[window("09:00", "09:30")])
-    w.add_visit("mid", "south", ["repair"], windows=[window("10:00", "10:30")])
+    w.add_visit("mid", "south", ["repair"], minutes=30, windows=[window("10:00", "10:30")])
     w.add_visit("afternoon", "east", ["repair"], windows=[window("15:00", "17:00")])
+    w.add_visit("eleven", "east", ["repair"], minutes=30, windows=[window("11:00", "11:10")])
     morning = utc(2026, 12, 7, 6, 0)  # 07:00 in Madrid: nothing under way yet
     base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=morning)
     approve_plan(w.engine, base.plan_id, "d@example.com")
@@ -646,6 +649,9 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
     w.add_visit("gone", "west", ["repair"], windows=[window("09:00", "10:00")])
     w.add_visit("pinned", "west", ["repair"])
     w.update_visit("pinned", pinned_start=utc(2026, 12, 7, 9, 0))  # 10:00 in Madrid
+    # the dispatcher moves "eleven" (planned 11:00) to 11:05: the pin wins over keeping it, and
+    # it is too soon
+    w.update_visit("eleven", pinned_start=utc(2026, 12, 7, 10, 5))
     now = utc(2026, 12, 7, 9, 45)  # 10:45 in Madrid
     replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=now)
     after = by_visit(w, replan.plan_id)
@@ -653,15 +659,19 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
         assert (after[name].staff_id, after[name].start, after[name].moved) == (
             before[name].staff_id, before[name].start, False
         )  # fmt: skip
+    assert before["eleven"].start < now + timedelta(minutes=30) and "eleven" not in after
     not_before = now + timedelta(seconds=TODAY_LEAD_SECONDS)
     assert after["anytime"].start >= not_before and after["afternoon"].start >= not_before
     out = unassigned(w, replan.plan_id)
+    window_over = "its time window today is over or ends less than 30 min from now"
+    too_soon = "its pinned time today is past or less than 30 min from now"
     assert {name: (u.reason_code, u.reason) for name, u in out.items()} == {
-        "gone": ("window_passed", "its time window today has already passed"),
-        "pinned": ("window_passed", "its pinned time today has already passed"),
+        "gone": ("window_passed", window_over),
+        "pinned": ("window_passed", too_soon),
+        "eleven": ("window_passed", too_soon),
     }
     approved = approve_plan(w.engine, replan.plan_id, "d@example.com")
     assert w.visits["early"] not in {v.visit_id for v in approved.visits}
-    assert approved.removed_visit_ids == []
+    assert approved.removed_visit_ids == [w.visits["eleven"]]  # the dispatcher's doing
     early = w.visit("early")
     assert (early.status, early.planned_start) == ("completed", before["early"].start)

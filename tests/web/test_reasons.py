@@ -119,15 +119,15 @@ PLANNING_REASONS = [
     ),
     Unassigned(
         4,
-        "window_passed",
-        "its time window today has already passed",  # type: ignore[arg-type]
-        {"variant": "window"},
+        "window_passed",  # type: ignore[arg-type]
+        "its time window today is over or ends less than 30 min from now",
+        {"variant": "window", "minutes": 30},
     ),  # fmt: skip
     Unassigned(
         5,
-        "window_passed",
-        "its pinned time today has already passed",  # type: ignore[arg-type]
-        {"variant": "pinned"},
+        "window_passed",  # type: ignore[arg-type]
+        "its pinned time today is past or less than 30 min from now",
+        {"variant": "pinned", "minutes": 30},
     ),  # fmt: skip
 ]
 
