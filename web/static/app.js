@@ -45,6 +45,11 @@
     }, send, { enableHighAccuracy: true, timeout: 10000, maximumAge: 120000 });
     setTimeout(send, 12000);  // a browser that never answers (no permission prompt shown)
   });
+  window.addEventListener("pageshow", function () {  // back to a page kept by the browser
+    document.querySelectorAll("form[data-position] button[disabled]").forEach(function (b) {
+      b.disabled = false;
+    });
+  });
   // <input data-customer-search=URL list=ID>: as a name or phone is typed, the customers
   // matching it become the input's suggestions (each suggestion's value is the customer number).
   var searchTimer = null;
