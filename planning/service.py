@@ -22,7 +22,15 @@ from sqlmodel import Session, col, select
 from domain import audit
 from domain.db import session_scope
 from domain.errors import Conflict, DomainError, NotFound
-from domain.models import DailyPlan, PlanStatus, PlanStop, Staff, Visit, VisitStatus
+from domain.models import (
+    DailyPlan,
+    PlanStatus,
+    PlanStop,
+    PlanUnassigned,
+    Staff,
+    Visit,
+    VisitStatus,
+)
 from domain.types import utcnow
 from optimizer.model import Solution, SolveParams, Totals
 from optimizer.travel import TravelError
@@ -268,6 +276,23 @@ def _approved_result(session: Session, plan: DailyPlan) -> ApprovedPlan:
     )
 
 
+def _left_out_for_another_day(
+    session: Session, row: PlanStop, planned_start: datetime, clock: DayClock
+) -> None:
+    """Take a draft's stop out of the plan being approved: its visit went to another day."""
+    day = planned_start.astimezone(clock.tz).date().isoformat()
+    session.delete(row)
+    session.add(
+        PlanUnassigned(
+            plan_id=row.plan_id,
+            visit_id=row.visit_id,
+            reason_code="planned_elsewhere",
+            reason=f"the plan of {day}, approved meanwhile, has it",
+            reason_params={"day": day},
+        )
+    )
+
+
 def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan:
     """Make plan ``plan_id`` the day's plan and write it onto its visits.
 
@@ -348,10 +373,21 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
                 visit.status = VisitStatus.REQUESTED.value
             session.add(visit)
         skipped: list[int] = []
+        elsewhere: list[int] = []
         for row in stops:
             visit = session.get(Visit, row.visit_id)
             if visit is None or visit.status in CLOSED_STATUSES:
                 skipped.append(row.visit_id)  # finished meanwhile: never planned
+                continue
+            if (
+                visit.status in SCHEDULED_STATUSES
+                and visit.planned_start is not None
+                and not clock.origin <= visit.planned_start < clock.day_end
+            ):
+                # another day's plan, approved since this draft was made, has it: that plan
+                # keeps it (its customer may have been told); here it is listed as left out
+                elsewhere.append(row.visit_id)
+                _left_out_for_another_day(session, row, visit.planned_start, clock)
                 continue
             visit.assigned_staff_id = row.staff_id
             visit.planned_start = row.start
@@ -377,6 +413,7 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
                 "superseded_plan_id": previous.id if previous is not None else None,
                 "removed_visit_ids": removed,
                 "skipped_closed_visit_ids": skipped,
+                "planned_elsewhere_visit_ids": elsewhere,
             },
         }
         session.add(plan)
@@ -389,8 +426,9 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
             plan_date=plan.plan_date.isoformat(),
             version=plan.version,
             superseded_plan_id=previous.id if previous is not None else None,
-            visits=len(stops) - len(skipped),
+            visits=len(stops) - len(skipped) - len(elsewhere),
             removed_visit_ids=removed,
+            planned_elsewhere_visit_ids=elsewhere,
         )
         session.flush()
         return _approved_result(session, plan)

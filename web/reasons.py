@@ -180,6 +180,10 @@ def _declined(p: Facts) -> str:
     )
 
 
+def _planned_elsewhere(p: Facts) -> str:
+    return _("the plan of %(day)s, approved meanwhile, has it", day=p["day"])
+
+
 def _window_passed(p: Facts) -> str:
     if p["variant"] == "pinned":
         return _("its pinned time today is past or less than %(minutes)d min from now",
@@ -202,6 +206,7 @@ WORDING: dict[str, Callable[[Facts], str]] = {
     "fully_booked": _fully_booked,
     "declined": _declined,
     "window_passed": _window_passed,
+    "planned_elsewhere": _planned_elsewhere,
 }
 """Reason code -> its wording from the facts (every code the optimizer and planning give)."""
 

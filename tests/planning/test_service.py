@@ -675,3 +675,35 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
     assert approved.removed_visit_ids == [w.visits["eleven"]]  # the dispatcher's doing
     early = w.visit("early")
     assert (early.status, early.planned_start) == ("completed", before["early"].start)
+
+
+def test_a_visit_two_days_drafts_both_placed_stays_with_the_day_approved_first(
+    tiny_world: World, plan_settings
+) -> None:
+    """Monday's and Tuesday's drafts both place the same visits (made side by side). Monday is
+    approved first; approving Tuesday then leaves them on Monday (their customers may have been
+    told) and lists them on Tuesday's plan as left out, saying where they went."""
+    w = tiny_world
+    tuesday = MONDAY + timedelta(days=1)
+    monday = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    second = draft_plan(w.engine, plan_settings, tuesday, SECONDS)
+    assert "north" in by_visit(w, monday.plan_id) and "north" in by_visit(w, second.plan_id)
+    approve_plan(w.engine, monday.plan_id, "d@example.com")
+    on_monday = w.visit("north").planned_start
+    result = approve_plan(w.engine, second.plan_id, "d@example.com")
+    assert w.visits["north"] not in {v.visit_id for v in result.visits}
+    assert w.visit("north").planned_start == on_monday
+    assert "north" not in by_visit(w, second.plan_id)
+    out = unassigned(w, second.plan_id)["north"]
+    assert (out.reason_code, out.reason, out.reason_params) == (
+        "planned_elsewhere", "the plan of 2026-12-07, approved meanwhile, has it",
+        {"day": "2026-12-07"},
+    )  # fmt: skip
+    on_both = {s.visit_id for s in stops(w, monday.plan_id)} & {
+        s.visit_id for s in stops(w, second.plan_id)
+    }  # (what is left of Tuesday's stops: none of Monday's)
+    assert on_both == set()
+    elsewhere = plan_row(w, second.plan_id).solver_summary["approval"]
+    assert set(elsewhere["planned_elsewhere_visit_ids"]) == {
+        s.visit_id for s in stops(w, monday.plan_id)
+    }

@@ -129,6 +129,12 @@ PLANNING_REASONS = [
         "its pinned time today is past or less than 30 min from now",
         {"variant": "pinned", "minutes": 30},
     ),  # fmt: skip
+    Unassigned(
+        6,
+        "planned_elsewhere",  # type: ignore[arg-type]
+        "the plan of 2026-12-10, approved meanwhile, has it",
+        {"day": "2026-12-10"},
+    ),  # fmt: skip
 ]
 
 
