@@ -177,9 +177,10 @@ def build_problem(
 ) -> BuiltProblem:
     """The day's optimizer problem; visits that cannot go in at all are listed as excluded.
 
-    The base plan's visits done or failed keep their place (the day's history). With ``now``
-    on the day itself, so do those starting before ``now`` plus ``TODAY_LEAD_SECONDS``, and
-    no other visit starts before it (a window that has passed leaves its visit out)."""
+    The base plan's visits done or failed keep their place (the day's history), and so do
+    those a technician checked in at. With ``now`` on the day itself, so do those starting
+    before ``now`` plus ``TODAY_LEAD_SECONDS``, and no other visit starts before it (a window
+    that has passed leaves its visit out); a dispatcher's pin elsewhere wins over keeping."""
     clock = clock_for(candidates.plan_date, tz_name, candidates.staff)
     not_before = None
     if now is not None and 0 < clock.seconds(now) + TODAY_LEAD_SECONDS < clock.horizon:
@@ -266,12 +267,15 @@ def build_problem(
         repinned = (pinned_staff is not None and pinned_staff != previous_staff) or (
             pinned_start is not None and pinned_start != previous_start
         )
+        # the technician checked in (maybe early): it is under way whenever it was planned
+        on_site = v.arrived_at is not None and v.status in SCHEDULED_STATUSES
+        under_way = on_site or (
+            not_before is not None and previous_start is not None and previous_start < not_before
+        )
         frozen = (
             previous_staff is not None
             and previous_start is not None
-            and (
-                closed or (not_before is not None and previous_start < not_before and not repinned)
-            )
+            and (closed or (under_way and not repinned))
         )
         if closed and not frozen:
             continue  # done by someone not working now: history, not a visit to plan
