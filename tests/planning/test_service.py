@@ -709,3 +709,29 @@ def test_a_visit_two_days_drafts_both_placed_stays_with_the_day_approved_first(
     assert set(elsewhere["planned_elsewhere_visit_ids"]) == {
         s.visit_id for s in stops(w, monday.plan_id)
     }
+
+
+def test_a_visit_taken_from_a_technician_who_checked_in_forgets_the_check_in(
+    tiny_world: World, plan_settings
+) -> None:
+    """Ana checked in at her visits, then went home ill: the re-plan gives them to someone else
+    or back to the pool, and none of them keeps Ana's arrival (nor how far she was)."""
+    from tests.planning.conftest import utc
+
+    w = tiny_world
+    first = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    approve_plan(w.engine, first.plan_id, "d@example.com")
+    anas = [n for n, s in by_visit(w, first.plan_id).items() if s.staff_id == w.staff["ana"]]
+    assert anas
+    for name in anas:
+        w.update_visit(name, arrived_at=utc(2026, 12, 7, 8, 5), arrival_distance_m=40,
+                       arrival_accuracy_m=10)  # fmt: skip
+    w.absent("ana", MONDAY)
+    second = draft_plan(w.engine, plan_settings, MONDAY, SECONDS)
+    approve_plan(w.engine, second.plan_id, "d@example.com")
+    for name in anas:
+        visit = w.visit(name)
+        assert visit.assigned_staff_id != w.staff["ana"]
+        assert (visit.arrived_at, visit.arrival_distance_m, visit.arrival_accuracy_m) == (
+            None, None, None
+        )  # fmt: skip
