@@ -24,14 +24,20 @@ pytestmark = [
 
 @contextmanager
 def signed_in(
-    settings: Settings, engine: Engine, role: str, with_plan: bool = False, **page_options: Any
+    settings: Settings,
+    engine: Engine,
+    role: str,
+    with_plan: bool = False,
+    app_config: dict[str, Any] | None = None,
+    **page_options: Any,
 ) -> Iterator[tuple[Any, str, World]]:
     """A headless Chromium page signed in as ``role`` on a live app; (page, base URL, world).
-    ``page_options`` go to Playwright's ``new_page`` (geolocation, permissions, ...)."""
+    ``app_config`` goes to the app's config, ``page_options`` to Playwright's ``new_page``
+    (geolocation, permissions, ...)."""
     from playwright.sync_api import sync_playwright
 
     world = make_world(engine, with_plan=with_plan)
-    app = make_app(settings, engine)
+    app = make_app(settings, engine, **(app_config or {}))
     with serve(app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(
@@ -151,3 +157,33 @@ def test_im_here_sends_the_phones_position_when_the_technician_shares_it(
         visit = s.get(Visit, world.visits[0])
         assert visit is not None and visit.arrived_at is not None
         assert visit.arrival_distance_m == (2224 if shared else None)
+
+
+def test_the_phone_page_says_when_the_office_changed_the_route(
+    settings: Settings, sqlite_engine: Engine
+) -> None:
+    """Ana has her route open; the office moves her visit: within a poll the page says so, and
+    its link shows the new time."""
+    from playwright.sync_api import expect
+
+    from domain.db import session_scope
+    from domain.models import Visit
+    from tests.web.factories import PLAN_DAY, at
+
+    config = {"ROUTE_POLL_SECONDS": 1}
+    with signed_in(settings, sqlite_engine, "technician", with_plan=True, app_config=config) as (
+        page, base, world
+    ):  # fmt: skip
+        page.goto(f"{base}/me/?day={PLAN_DAY.isoformat()}")
+        notice = page.locator("#route-changed")
+        expect(page.locator(f"#stop-{world.visits[0]} > b")).to_have_text("09:00")
+        page.wait_for_timeout(1500)
+        expect(notice).to_be_hidden()  # polled: nothing changed
+        with session_scope(sqlite_engine) as s:
+            visit = s.get(Visit, world.visits[0])
+            assert visit is not None
+            visit.planned_start = at(PLAN_DAY, 11)
+        expect(notice).to_be_visible(timeout=10_000)
+        notice.get_by_role("link", name="Show the new route").click()
+        expect(page.locator(f"#stop-{world.visits[0]} > b")).to_have_text("11:00")
+        expect(notice).to_be_hidden()

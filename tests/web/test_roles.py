@@ -36,6 +36,8 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         (f"/staff/{w.staff['ana']}", office),
         (f"/me/?staff={w.staff['bea']}&day={DAY}", {**office, "technician": 403}),
         (f"/me/?day={DAY}", {"admin": 302, "dispatcher": 302, "technician": 200}),
+        (f"/me/route.json?staff={w.staff['bea']}&day={DAY}", {**office, "technician": 403}),
+        (f"/me/route.json?day={DAY}", {"admin": 404, "dispatcher": 404, "technician": 200}),
         ("/admin/tokens", {"admin": 200, "dispatcher": 403, "technician": 403}),
         ("/admin/audit", {"admin": 200, "dispatcher": 403, "technician": 403}),
     ]

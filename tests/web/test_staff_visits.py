@@ -883,3 +883,41 @@ def test_a_check_in_away_from_the_address_is_told_and_the_office_sees_it(
     report = office.get(f"/field-work/?since={day}&until={day}").get_data(as_text=True)
     assert re.search(r'<b>1</b><span><a id="away-visits" href="/visits/\?away=1[^"]*">'
                      r"check-in away from the address</a>", report)  # fmt: skip
+
+
+def test_the_phone_page_knows_when_the_office_changed_the_route(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """The page carries its route's version and polls it: moving a visit or taking one off the
+    route changes it; a confirmation does not (it is no change of route)."""
+    from tests.web.factories import PLAN_DAY
+
+    ana, _ = client_for("technician")
+    day = PLAN_DAY.isoformat()
+
+    def version() -> str:
+        return ana.get(f"/me/route.json?day={day}").get_json()["version"]
+
+    page = ana.get(f"/me/?day={day}").get_data(as_text=True)
+    shown = re.search(r'id="route-changed"[^>]*hidden data-url="([^"]*)" data-version="(\w+)"',
+                      page)  # fmt: skip
+    assert shown is not None and shown.group(2) == version()
+    assert shown.group(1).replace("&amp;", "&") == f"/me/route.json?day={day}"
+    first = version()
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "confirmed"
+    assert version() == first
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.planned_start = at(PLAN_DAY, 11)
+    moved = version()
+    assert moved != first
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "cancelled"
+    assert version() not in (first, moved)
+    assert ana.get("/me/route.json?day=someday").status_code == 404

@@ -6,11 +6,23 @@ dispatchers may open anyone's with ``?staff=<id>``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlmodel import Session, col, func, select
 
@@ -39,6 +51,7 @@ bp = Blueprint("mobile", __name__, url_prefix="/me")
 OUTCOMES = ("done", "follow_up", "absent")
 REPORTED_KEY = "reported_visits"  # the visits this browser reported lately (session cookie)
 REPORTED_KEPT = 20
+ROUTE_POLL_SECONDS = 60  # how often the phone page asks whether the route changed
 FINISH_STEP = timedelta(minutes=5)
 FINISH_CHOICES_MAX = 96  # eight hours of five-minute steps back from now
 ROUTE_STATUSES = (
@@ -153,11 +166,7 @@ def today():  # type: ignore[no-untyped-def]
         flash(_("Open a staff member to see their route."), "info")
         return redirect(url_for("staff.index"))
     tz = ZoneInfo(settings().timezone)
-    day_raw = request.args.get("day")
-    try:
-        day = date.fromisoformat(day_raw) if day_raw else local_now(tz).date()
-    except ValueError:
-        abort(404)
+    day = _route_day(tz)
     today = local_now(tz).date()
     with Session(engine()) as s:
         member = s.get(Staff, staff_id)
@@ -178,6 +187,8 @@ def today():  # type: ignore[no-untyped-def]
     return render_template(
         "mobile/today.html", member=member, stops=stops, day=day, today=today,
         history=history, staff_names=staff_names, nonce=form_nonce(),
+        route_version=route_version(stops),
+        poll_seconds=current_app.config.get("ROUTE_POLL_SECONDS", ROUTE_POLL_SECONDS),
         on_the_way_minutes=ON_THE_WAY_MINUTES, drives=drives, finish_times=finish_times,
         scheduled=[v.value for v in SCHEDULED_VISIT_STATUSES],
         next_day_with_visits=next_day_with_visits,
@@ -185,6 +196,46 @@ def today():  # type: ignore[no-untyped-def]
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
     )  # fmt: skip
+
+
+@bp.get("/route.json")
+@role_required()
+def route_status():  # type: ignore[no-untyped-def]
+    """The route's version (the phone page polls it: a change shows "your route changed")."""
+    staff_id = _staff_id()
+    if staff_id is None:
+        abort(404)
+    tz = ZoneInfo(settings().timezone)
+    day = _route_day(tz)
+    with Session(engine()) as s:
+        version = route_version(route_for(s, staff_id, day, tz))
+    response = jsonify({"day": day.isoformat(), "version": version})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _route_day(tz: ZoneInfo) -> date:
+    """The day asked for (``?day=``; today by default); 404 for one that is not a date."""
+    raw = request.args.get("day")
+    try:
+        return date.fromisoformat(raw) if raw else local_now(tz).date()
+    except ValueError:
+        abort(404)
+
+
+def route_version(stops: list[tuple[Visit, Customer]]) -> str:
+    """A short fingerprint of the route's shape: which visits, when, in which window (not
+    their statuses: a confirmation or one's own report is no change of route)."""
+    shape = sorted(
+        (v.id or 0, _iso(v.planned_start), _iso(v.promised_window_start),
+         _iso(v.promised_window_end))
+        for v, _ in stops
+    )  # fmt: skip
+    return hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
 
 
 def finish_choices(visit: Visit, now: datetime, tz: ZoneInfo) -> list[str]:

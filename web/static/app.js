@@ -45,6 +45,24 @@
     }, send, { enableHighAccuracy: true, timeout: 10000, maximumAge: 120000 });
     setTimeout(send, 12000);  // a browser that never answers (no permission prompt shown)
   });
+  // <p id="route-changed" data-url data-version data-interval>: the phone page asks now and then
+  // whether its route changed, and shows the notice when it did (no reload: a note may be
+  // half written).
+  var watch = document.getElementById("route-changed");
+  if (watch) {
+    var timer = setInterval(function () {
+      fetch(watch.getAttribute("data-url"), { credentials: "same-origin",
+                                               headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (body && body.version !== watch.getAttribute("data-version")) {
+            watch.hidden = false;
+            clearInterval(timer);
+          }
+        })
+        .catch(function () {});
+    }, 1000 * Number(watch.getAttribute("data-interval") || 60));
+  }
   window.addEventListener("pageshow", function () {  // back to a page kept by the browser
     document.querySelectorAll("form[data-position] button[disabled]").forEach(function (b) {
       b.disabled = false;
