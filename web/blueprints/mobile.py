@@ -311,7 +311,7 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
     appointment = request.form.get("appointment", "")
     if result_kind not in OUTCOMES or len(note) > 2000 or not _is_appointment(appointment):
         abort(400)
-    if finished_at is None:
+    if finished_at is None and not closed:
         flash(_("Pick when the visit ended from the times offered."), "error")
         return redirect(url_for("mobile.today", **_route_args(visit)))
     if closed:
@@ -327,7 +327,7 @@ def outcome(visit_id: int):  # type: ignore[no-untyped-def]
                     note=note,
                     reported_by=current_user.email,
                     report_ref=appointment,
-                    finished_at=finished_at,
+                    finished_at=finished_at or "",
                 ),
             )
         except gateway_errors() as exc:
