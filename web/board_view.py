@@ -176,6 +176,7 @@ class Board:
     span_minutes: int = 600  # minutes the timeline spans
     lateness: Lateness = field(default_factory=Lateness)
     at_risk: list[AtRisk] = field(default_factory=list)  # customers to warn, latest first
+    now_minute: int | None = None  # today: the local minute now, where the timeline shows it
 
 
 @dataclass(frozen=True)
@@ -526,6 +527,7 @@ def build_board(
         staff_choices=[(s.id, s.name) for s in all_staff if s.id is not None],
         lateness=lateness,
         at_risk=at_risk,
+        now_minute=_local_minutes(now, tz) if now is not None else None,
     )
 
 

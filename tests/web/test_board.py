@@ -362,6 +362,17 @@ def test_today_the_board_knows_a_technician_still_on_site_is_late(
     html = client.get(f"/board/{today.isoformat()}").get_data(as_text=True)
     assert re.search(rf'data-late-staff="{ana}">running 40 min late<', html)
     assert "texted at" not in html
+    # a "now" line on the header and on each route, where the clock stands
+    timeline = re.search(r'id="timeline" data-start-minute="(\d+)" data-span-minutes="(\d+)" '
+                         r'data-now-minute="(\d+)"', html)  # fmt: skip
+    assert timeline is not None
+    start, span, minute = (int(g) for g in timeline.groups())
+    local = datetime.now(UTC).astimezone(TZ)
+    assert abs(minute - (local.hour * 60 + local.minute)) <= 1
+    lines = re.findall(r'<span class="tl-now" style="left:([\d.]+)%"', html)
+    if 0 <= minute - start <= span:
+        assert len(lines) == 2  # the hours and Ana's route
+        assert {float(x) for x in lines} == {round((minute - start) * 100 / span, 3)}
     told = now - timedelta(minutes=3)  # the office texted David; his reply does not count
     with session_scope(sqlite_engine) as s:
         david = s.exec(select(Sale.customer_id).where(Sale.id == world.sales[1])).one()
@@ -378,3 +389,5 @@ def test_today_the_board_knows_a_technician_still_on_site_is_late(
         plan.plan_date = today + timedelta(days=1)
     status = client.get(f"/board/{(today + timedelta(days=1)).isoformat()}/status.json")
     assert (status.get_json()["late"], status.get_json()["at_risk"]) == ({}, {})
+    other_day = client.get(f"/board/{(today + timedelta(days=1)).isoformat()}")
+    assert "tl-now" not in other_day.get_data(as_text=True)

@@ -159,4 +159,22 @@
     setInterval(refresh, seconds * 1000);
     refresh();
   }
+
+  // Today: the "now" line moves with the clock (from the server's minute: the business's time
+  // zone, not the browser's).
+  var timeline = document.getElementById("timeline");
+  var nowMinute = timeline && timeline.getAttribute("data-now-minute");
+  if (nowMinute) {
+    var loaded = Date.now();
+    var startMinute = parseFloat(timeline.getAttribute("data-start-minute"));
+    var span = parseFloat(timeline.getAttribute("data-span-minutes"));
+    setInterval(function () {
+      var minute = parseFloat(nowMinute) + (Date.now() - loaded) / 60000;
+      var left = (minute - startMinute) * 100 / span;
+      timeline.querySelectorAll(".tl-now").forEach(function (line) {
+        line.hidden = left < 0 || left > 100;
+        line.style.left = left.toFixed(3) + "%";
+      });
+    }, 60000);
+  }
 })();
