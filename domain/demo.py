@@ -286,6 +286,20 @@ def next_working_day(today: date) -> date:
     return day
 
 
+DEMO_TODAY_UNTIL = 16  # a fresh demo drafts today's plan too before this local hour
+
+
+def days_to_draft(now: datetime) -> list[date]:
+    """The days a freshly seeded demo drafts a plan for: the next working day and, on a working
+    day before ``DEMO_TODAY_UNTIL`` (local ``now``), today as well, so that the day can be
+    followed on the board and the phone page (check-ins, running late) the same day."""
+    today = now.date()
+    days = [next_working_day(today)]
+    if today.weekday() < 5 and now.hour < DEMO_TODAY_UNTIL:
+        days.insert(0, today)
+    return days
+
+
 def _phone(rng: random.Random) -> str:
     return f"+346{rng.randint(10_000_000, 99_999_999)}"
 

@@ -145,7 +145,7 @@ def prepare_database(settings: Settings, seed: bool) -> tuple[list[str], list[in
 def bring_workflows_up_to_date(settings: Settings, demo_repairs: list[int] | None) -> None:
     """Start every active sale's lifecycle; on a freshly seeded demo, its faults and first plan."""
     from domain.db import get_engine
-    from domain.demo import DEMO_FAULTS, next_working_day
+    from domain.demo import DEMO_FAULTS, days_to_draft
     from posventa.startup import report_demo_faults, start_missing_lifecycles, wait_for_quiet
     from workflows.client import WorkflowGateway
 
@@ -160,9 +160,9 @@ def bring_workflows_up_to_date(settings: Settings, demo_repairs: list[int] | Non
             from datetime import datetime
             from zoneinfo import ZoneInfo
 
-            day = next_working_day(datetime.now(ZoneInfo(settings.timezone)).date())
-            gateway.start_planning(day, draft_seconds=10.0)
-            print(f"drafting the plan for {day.isoformat()} (see the plan board)", flush=True)
+            for day in days_to_draft(datetime.now(ZoneInfo(settings.timezone))):
+                gateway.start_planning(day, draft_seconds=10.0)
+                print(f"drafting the plan for {day.isoformat()} (see the plan board)", flush=True)
     finally:
         gateway.close()
 

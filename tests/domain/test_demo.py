@@ -58,3 +58,19 @@ def test_second_seed_changes_nothing(engine) -> None:  # type: ignore[no-untyped
 def test_next_working_day_skips_the_weekend() -> None:
     assert next_working_day(date(2026, 11, 20)) == date(2026, 11, 23)  # Friday -> Monday
     assert next_working_day(date(2026, 11, 23)) == date(2026, 11, 24)
+
+
+def test_a_fresh_demo_drafts_today_too_on_a_working_morning() -> None:
+    """Monday 09:30: today and Tuesday; Monday 17:00: Tuesday only; Friday 10:00: Friday and
+    Monday; Saturday 10:00: Monday only."""
+    from datetime import datetime
+
+    from domain.demo import days_to_draft
+
+    def days(*when: int) -> list[date]:
+        return days_to_draft(datetime(*when))  # type: ignore[arg-type]
+
+    assert days(2026, 11, 23, 9, 30) == [date(2026, 11, 23), date(2026, 11, 24)]
+    assert days(2026, 11, 23, 17, 0) == [date(2026, 11, 24)]
+    assert days(2026, 11, 20, 10, 0) == [date(2026, 11, 20), date(2026, 11, 23)]
+    assert days(2026, 11, 21, 10, 0) == [date(2026, 11, 23)]
