@@ -391,3 +391,38 @@ def test_today_the_board_knows_a_technician_still_on_site_is_late(
     assert (status.get_json()["late"], status.get_json()["at_risk"]) == ({}, {})
     other_day = client.get(f"/board/{(today + timedelta(days=1)).isoformat()}")
     assert "tl-now" not in other_day.get_data(as_text=True)
+
+
+def test_the_week_shows_each_days_plan_visits_and_staff(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """The plan day has a draft placing two visits and leaving one out; Ana is off the day
+    after; the other days have no plan. Each row links to its board."""
+    from datetime import date
+
+    from domain.models import StaffAbsence
+
+    with session_scope(sqlite_engine) as s:
+        s.add(StaffAbsence(staff_id=world.staff["ana"], starts_on=NEXT_DAY, ends_on=NEXT_DAY,
+                           reason="holiday"))  # fmt: skip
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.status = "confirmed"
+    client, _ = client_for("dispatcher")
+    html = client.get(f"/board/week?from={DAY}").get_data(as_text=True)
+    rows = dict(re.findall(r'<tr data-day="([\d-]+)"[^>]*>(.*?)</tr>', html, re.S))
+    assert list(rows) == [(PLAN_DAY + timedelta(days=i)).isoformat() for i in range(7)]
+    cells = [re.sub(r"<[^>]+>", "", c).strip()
+             for c in re.findall(r"<td>(.*?)</td>", rows[DAY], re.S)]  # fmt: skip
+    assert cells[1:6] == ["draft v1 Review and approve", "2", "1", "1", "0"]
+    assert f'href="/board/{DAY}"' in rows[DAY]
+
+    def staff_cell(day: date) -> str:
+        return re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", rows[day.isoformat()],
+                                                 re.S)[-1]).strip()  # fmt: skip
+
+    assert "(1 off)" in staff_cell(NEXT_DAY) and "off" not in staff_cell(PLAN_DAY)
+    other = re.findall(r"<td>(.*?)</td>", rows[(PLAN_DAY + timedelta(days=3)).isoformat()], re.S)
+    assert "no plan yet" in other[1]
+    assert client.get("/board/week?from=soon").status_code == 404
+    assert client.get("/board/week").status_code == 200

@@ -18,6 +18,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
     return [
         (f"/board/{DAY}", office),
         (f"/board/{DAY}/status.json", office),
+        (f"/board/week?from={DAY}", office),
         (f"/board/{DAY}/approve?plan={w.plan_id}", office),
         ("/sales/", office),
         ("/sales/new", office),

@@ -85,6 +85,23 @@ def board():  # type: ignore[no-untyped-def]
     return redirect(url_for("board.day", day=target.isoformat()))
 
 
+@bp.get("/board/week")
+@role_required(*DISPATCH)
+def week():  # type: ignore[no-untyped-def]
+    """Seven days at a glance (from ``?from=``, today by default): plans, visits, staff."""
+    from web.week_view import DAYS, week_overview
+
+    raw = request.args.get("from")
+    first = _parse_day(raw) if raw else business_today()
+    with Session(engine()) as s:
+        days = week_overview(s, first, settings().timezone)
+    return render_template(
+        "board/week.html", days=days, today=business_today(),
+        prev_week=(first - timedelta(days=DAYS)).isoformat(),
+        next_week=(first + timedelta(days=DAYS)).isoformat(),
+    )  # fmt: skip
+
+
 def _clock(plan_date: date) -> datetime | None:
     """The time now, when the board shows today (time passing is news of the day's routes)."""
     return datetime.now(UTC) if plan_date == business_today() else None
