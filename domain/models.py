@@ -248,6 +248,8 @@ class Visit(SQLModel, table=True):
     # position's accuracy (never the position itself: where staff are is theirs)
     arrival_distance_m: int | None = Field(default=None)
     arrival_accuracy_m: int | None = Field(default=None)
+    # the arrival the technician announced to the customer ("on my way")
+    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     needs_phone_call: bool = Field(default=False)
     workflow_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()

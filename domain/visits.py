@@ -82,6 +82,7 @@ def set_status(
         visit.promised_window_end = None
         visit.arrived_at = None  # the next attempt gets its own (the audit keeps this one)
         visit.arrival_distance_m = visit.arrival_accuracy_m = None
+        visit.expected_at = None
         changed = True
     session.add(visit)
     if changed:
@@ -159,6 +160,20 @@ def record_arrival(
                      arrived_at=visit.arrived_at.isoformat(), late_minutes=late,
                      distance_m=visit.arrival_distance_m)  # fmt: skip
     return visit
+
+
+def announce_arrival(session: Session, visit_id: int, actor: str, at: datetime) -> bool:
+    """The technician told the customer when they will arrive ("on my way"): kept (the board
+    reads a route's delay from it) and audited; False for a visit already reached or no longer
+    to happen."""
+    visit = get_visit(session, visit_id)
+    if visit.status not in SCHEDULED_VISIT_STATUSES or visit.arrived_at is not None:
+        return False
+    visit.expected_at = at
+    session.add(visit)
+    audit.record(session, actor, "visit.on_the_way", "visit", visit_id,
+                 expected_at=at.isoformat())  # fmt: skip
+    return True
 
 
 def away_metres(visit: Visit) -> int | None:

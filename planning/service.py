@@ -278,7 +278,7 @@ def _approved_result(session: Session, plan: DailyPlan) -> ApprovedPlan:
 
 def _forget_arrival(visit: Visit) -> None:
     """A visit taken from its staff member forgets their check-in (the audit keeps it)."""
-    visit.arrived_at = None
+    visit.arrived_at = visit.expected_at = None
     visit.arrival_distance_m = visit.arrival_accuracy_m = None
 
 

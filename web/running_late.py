@@ -1,14 +1,14 @@
-"""Routes running late on the day: from the technicians' check-ins and reports, how far behind
-the plan each route is, and which customers still to visit will likely see the technician after
-the window they were promised (so the office can warn them).
+"""Routes running late on the day: from the technicians' check-ins, reports and "on my way", how
+far behind the plan each route is, and which customers still to visit will likely see the
+technician after the window they were promised (so the office can warn them).
 
 A route's delay is read from its latest news: a visit reported done or failed against its
 planned end, or else a check-in against its planned start (never negative: an early arrival
-waits for its window); on the day itself, the clock too (still on site past the planned end,
-not yet at the next customer's past its planned start). The delay carries to the visits after
-it, not yet checked in nor reported, less the waiting the plan left before each of them (a
-technician planned to wait for a window to open catches up there); one whose promised window
-ends before its expected start is at risk."""
+waits for its window), or else the arrival the technician announced ("on my way"); on the day
+itself, the clock too (still on site past the planned end, not yet at the customer's past the
+planned start). The delay carries to the visits after it, not yet checked in nor reported, less
+the waiting the plan left before each of them (a technician planned to wait for a window to
+open catches up there); one whose promised window ends before its expected start is at risk."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class StopTimes:
     planned_arrival: datetime | None = None
     planned_end: datetime | None = None
     finished_at: datetime | None = None
+    expected_at: datetime | None = None  # the arrival the technician announced
 
     @property
     def planned_wait(self) -> timedelta:
@@ -46,7 +47,11 @@ class StopTimes:
 
     @property
     def has_news(self) -> bool:
-        return self.arrived_at is not None or (self.reported and self.finished_at is not None)
+        return (
+            self.arrived_at is not None
+            or self.expected_at is not None
+            or (self.reported and self.finished_at is not None)
+        )
 
     def delay(self) -> timedelta:
         """How far behind the plan the technician is, from this stop's news."""
@@ -54,6 +59,8 @@ class StopTimes:
             behind = self.finished_at - self.planned_end
         elif self.arrived_at is not None:
             behind = self.arrived_at - self.planned_start
+        elif self.expected_at is not None:  # on the way: as late as announced
+            behind = self.expected_at - self.planned_start
         else:
             behind = timedelta(0)
         return max(timedelta(0), behind)
@@ -82,8 +89,11 @@ def running_late(stops: list[StopTimes], now: datetime | None = None) -> Latenes
             continue
         last, after = route[with_news[-1]], route[with_news[-1] + 1 :]
         delay = last.delay()
-        if now is not None and not last.reported and last.planned_end is not None:
-            delay = max(delay, now - last.planned_end)  # still there
+        if now is not None and not last.reported:
+            if last.arrived_at is not None and last.planned_end is not None:
+                delay = max(delay, now - last.planned_end)  # still there
+            elif last.arrived_at is None:
+                delay = max(delay, now - last.planned_start)  # on the way, not there yet
         behind = delay
         expected: list[tuple[StopTimes, timedelta]] = []
         for position, stop in enumerate(after):

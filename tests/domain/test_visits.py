@@ -206,3 +206,34 @@ def test_a_check_in_with_the_phones_position_keeps_how_far_from_the_address_it_w
     with session_scope(engine) as s:
         visit = get_visit(s, visit_id)
         assert (visit.arrived_at, visit.arrival_distance_m) == (None, None)
+
+
+def test_on_my_way_keeps_the_announced_arrival_until_the_technician_arrives(
+    engine: Engine,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.models import AuditEntry, Staff
+    from domain.visits import announce_arrival, record_arrival
+
+    visit_id = _visit(engine)
+    soon = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
+    with session_scope(engine) as s:
+        assert not announce_arrival(s, visit_id, "ana@posventa", soon)  # nobody is going
+        visit = get_visit(s, visit_id)
+        staff = s.exec(select(Staff)).first()
+        assert staff is not None
+        visit.status, visit.assigned_staff_id = "confirmed", staff.id
+    with session_scope(engine) as s:
+        assert announce_arrival(s, visit_id, "ana@posventa", soon)
+        assert get_visit(s, visit_id).expected_at == soon
+        record_arrival(s, visit_id, "ana@posventa", at=soon + timedelta(minutes=5))
+    with session_scope(engine) as s:
+        assert not announce_arrival(s, visit_id, "ana@posventa", soon + timedelta(hours=1))
+        assert get_visit(s, visit_id).expected_at == soon  # there already
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "visit.on_the_way")).all()
+        assert [e.details for e in entries] == [{"expected_at": soon.isoformat()}]
+    with session_scope(engine) as s:  # back into the pool: the next attempt is new
+        set_status(s, visit_id, "requested", "workflow", unplan=True)
+    with session_scope(engine) as s:
+        assert get_visit(s, visit_id).expected_at is None

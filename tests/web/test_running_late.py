@@ -99,3 +99,22 @@ def test_on_the_day_the_clock_is_news_on_a_route_that_checks_in() -> None:
     assert (bea.delay_minutes, bea.at_risk) == ({8: 25}, {4: 10})
     quiet = running_late(still_there + not_there + silent)
     assert (quiet.delay_minutes, quiet.at_risk) == ({}, {})
+
+
+def test_on_my_way_says_how_late_the_technician_will_be() -> None:
+    """Ana reported her first visit on time, then told her 10:30 customer (promised until
+    10:45) she arrives at 11:10: 40 min behind, and her 12:00 customer (promised until 12:15,
+    no waiting planned) is at risk by 25. Once checked in, the arrival is the news. At 11:30
+    with the announcement and no check-in, the clock says 60."""
+    first = stop(1, 7, 1, 0, 1, arrived_min=0, finished_min=0)
+    announced = StopTimes(2, 7, 2, T9 + timedelta(minutes=90), T9 + timedelta(minutes=105),
+                          expected_at=T9 + timedelta(minutes=130))  # fmt: skip
+    third = stop(3, 7, 3, 3, 3.25)
+    found = running_late([first, announced, third])
+    assert (found.delay_minutes, found.at_risk) == ({7: 40}, {3: 25})
+    arrived = StopTimes(2, 7, 2, T9 + timedelta(minutes=90), T9 + timedelta(minutes=105),
+                        arrived_at=T9 + timedelta(minutes=100),
+                        expected_at=T9 + timedelta(minutes=130))  # fmt: skip
+    assert running_late([first, arrived, third]).delay_minutes == {}
+    later = running_late([first, announced, third], now=T9 + timedelta(minutes=150))
+    assert later.delay_minutes == {7: 60}

@@ -625,6 +625,11 @@ def test_a_technician_on_the_way_tells_the_customer_when_they_arrive(
     [told] = tell()
     eta = re.fullmatch(r"The customer knows you arrive around (\d\d:\d\d)\.", told)
     assert eta is not None
+    with Session(sqlite_engine) as s:  # the board reads the route's delay from it
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None and visit.expected_at is not None
+        ahead = visit.expected_at - datetime.now(TZ)
+        assert timedelta(minutes=29) < ahead <= timedelta(minutes=30)
     assert tell() == [told]  # the same tap again: one message
     with Session(sqlite_engine) as s:
         [sms] = s.exec(select(SmsMessage)).all()

@@ -38,7 +38,13 @@ from domain.models import (
     Visit,
     VisitStatus,
 )
-from domain.visits import Position, away_metres, lateness_minutes, record_arrival
+from domain.visits import (
+    Position,
+    announce_arrival,
+    away_metres,
+    lateness_minutes,
+    record_arrival,
+)
 from web.auth import current_user, role_required
 from web.board_view import approved_plan, awaits_approval, plans_for_day
 from web.extensions import engine, settings, workflows
@@ -439,6 +445,8 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("mobile.today", **args))
     eta = now + timedelta(minutes=minutes)
     eta = eta.replace(minute=eta.minute - eta.minute % 5, second=0, microsecond=0)
+    with session_scope(engine()) as s:  # the board reads the route's delay from it
+        announce_arrival(s, visit_id, current_user.email, now + timedelta(minutes=minutes))
     try:
         sent = services().messenger.send_for_visit(
             visit_id, "visit_on_the_way", f"on-the-way/{visit_id}/{key}", eta=eta
