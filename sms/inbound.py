@@ -337,6 +337,8 @@ class InboundPipeline:
             and msg.customer_id is not None
             and not self._resubscribed(msg, session)
         ):
+            if self._office_asked(msg, session):  # "yes": the answer to the office's question
+                return HandOff(message_id, "for_the_office")
             self._thanks_handled(message_id, session)  # "yes" to a notice: thanks, no START
             return HandOff(message_id, "for_the_office:thanks")
         reply = _Replier(self.messenger, msg, locale, session)
@@ -357,6 +359,8 @@ class InboundPipeline:
                 return HandOff(message_id, action, reply.send("opted_in"))
             return HandOff(message_id, action, reply.send(HELP_FOR_CONTEXT[context]))
         if context is Context.NOTICE:  # for the office to read (inbox, sale page); no answer
+            if self._office_asked(msg, session):  # its answer, whatever it says: to handle
+                return HandOff(message_id, "for_the_office")
             pending = self._confirmation_pending(msg, session)
             if pending is not None:  # "SI" to the office while a visit waits for its answer
                 if session is not None:
@@ -515,6 +519,26 @@ class InboundPipeline:
             return HandOff(msg.id, action + ":rejected")
         # The sale's workflow texts the comment request and the thanks itself.
         return HandOff(msg.id, action)
+
+    def _office_asked(self, msg: SmsMessage, session: Session | None) -> bool:
+        """Whether this reply answers an office message that asked a question ("¿Tiene
+        aparcamiento?"): then a "SI" or a "thanks" is the office's answer to read, neither a
+        courtesy to file nor a cue to ask about a visit again."""
+        if msg.template != OFFICE_TEMPLATE or msg.customer_id is None:
+            return False
+        query = (
+            select(SmsMessage.body)
+            .where(
+                SmsMessage.direction == SmsDirection.OUTBOUND.value,
+                SmsMessage.customer_id == msg.customer_id,
+                SmsMessage.template == OFFICE_TEMPLATE,
+                col(SmsMessage.id) < msg.id,
+            )
+            .order_by(col(SmsMessage.id).desc())
+            .limit(1)
+        )
+        asked = self._read(session, lambda s: s.exec(query).first())
+        return asked is not None and "?" in asked
 
     def _confirmation_pending(self, msg: SmsMessage, session: Session | None) -> int | None:
         """The visit whose confirmation the customer was asked for and has not given, if this

@@ -336,7 +336,7 @@ def test_thanks_to_the_office_is_handled_by_itself_anything_else_waits_for_someo
 
     monkeypatch.setattr(type(messenger.gateway), "sends_in_process", in_process)
     pipeline = InboundPipeline(engine, sms_settings, messenger, workflows)
-    messenger.send_text(company.customer_id, "¿Nos manda la factura?", "office/1/a",
+    messenger.send_text(company.customer_id, "Le mandamos la factura por correo.", "office/1/a",
                         sale_id=company.sale_id)  # fmt: skip
     handled = {}
     for n, body in enumerate(("Gracias!", "Yes", "Sí, mañana se la mando")):
@@ -388,10 +388,39 @@ def test_si_to_an_office_message_while_a_visit_waits_asks_for_the_visits_answer_
     # the visit is confirmed now: a yes to the next office message is for the office alone
     with session_scope(engine) as s:
         s.get(Visit, company.visit_id).status = "confirmed"
-    messenger.send_text(company.customer_id, "¿Tiene aparcamiento?", "office/1/b",
+    messenger.send_text(company.customer_id, "Llevaremos la pieza nueva.", "office/1/b",
                         sale_id=company.sale_id)  # fmt: skip
     _, handoff = pipeline.receive_and_hand_off(sms("Si", sid="SM3"))
     assert (handoff.action, handoff.reply_message_id) == ("for_the_office:thanks", None)
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["outbox", "provider"])
+def test_a_yes_to_a_question_from_the_office_is_its_answer_to_read(
+    engine, sms_settings, company, messenger, workflows, in_process, monkeypatch
+):
+    """The office asked "¿Tiene aparcamiento?" while a visit waits for its confirmation: "Si",
+    "Yes" or "Gracias" answer the office (kept to handle), neither a thanks to file, nor a START,
+    nor a cue to ask about the visit again. STOP still opts out."""
+    from sms.office_replies import count_to_handle
+
+    monkeypatch.setattr(type(messenger.gateway), "sends_in_process", in_process)
+    pipeline = InboundPipeline(engine, sms_settings, messenger, workflows)
+    _plan_in_two_days(engine, company.visit_id)
+    messenger.send_for_visit(company.visit_id, "visit_confirmation", "c")
+    messenger.send_text(company.customer_id, "¿Tiene aparcamiento?", "office/1/a",
+                        sale_id=company.sale_id)  # fmt: skip
+    for n, body in enumerate(("Si", "Yes", "Gracias")):
+        received, handoff = pipeline.receive_and_hand_off(sms(body, sid=f"SM{n}"))
+        assert (handoff.action, handoff.reply_message_id) == ("for_the_office", None), body
+        assert messages(engine, id=received.message_id)[0].handled_by is None
+    assert workflows.replies == []
+    assert [m.template for m in messages(engine, direction="outbound")].count(
+        "visit_confirmation_asked_again"
+    ) == 0
+    with Session(engine) as s:
+        assert count_to_handle(s) == 3
+    _, handoff = pipeline.receive_and_hand_off(sms("STOP", sid="SM9"))
+    assert handoff.action == "opt_out"
 
 
 def test_a_reply_to_the_office_that_is_not_a_yes_or_no_asks_nothing_again(
