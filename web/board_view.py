@@ -72,6 +72,7 @@ class Block:
     start_label: str = ""  # local HH:MM
     end_label: str = ""
     window_label: str = ""
+    expected_label: str = ""  # on the way: the arrival the technician announced (HH:MM)
 
 
 @dataclass
@@ -439,6 +440,8 @@ def build_board(
             block.status = visit.status
             block.confirmed = visit.status == VisitStatus.CONFIRMED
             block.progress = visit_progress(visit.status, visit.arrived_at)
+            if visit.expected_at is not None and not block.progress:
+                block.expected_label = _hhmm(visit.expected_at, tz)
             figures.done += block.progress in ("done", "failed")
             figures.on_site += block.progress == "on_site"
             block.pinned = visit.pinned_staff_id is not None or visit.pinned_start is not None

@@ -426,3 +426,20 @@ def test_the_week_shows_each_days_plan_visits_and_staff(
     assert "no plan yet" in other[1]
     assert client.get("/board/week?from=soon").status_code == 404
     assert client.get("/board/week").status_code == 200
+
+
+def test_a_visit_on_the_way_shows_the_arrival_announced(
+    client_for, world: World, sqlite_engine: Engine
+) -> None:
+    """Ana told her 09:00 customer she arrives around 09:20: the visit's block says so, and the
+    route is running 20 min late."""
+    with session_scope(sqlite_engine) as s:
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.expected_at = at(PLAN_DAY, 9, 20)
+    client, _ = client_for("dispatcher")
+    html = client.get(f"/board/{DAY}").get_data(as_text=True)
+    block = re.search(rf'<span class="tl-block[^"]*"[^>]*data-visit="{world.visits[0]}"[^>]*'
+                      r'title="([^"]*)"', html, re.S)  # fmt: skip
+    assert block is not None and block.group(1).endswith("on the way, arriving around 09:20")
+    assert re.search(rf'data-late-staff="{world.staff["ana"]}">running 20 min late<', html)

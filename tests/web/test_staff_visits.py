@@ -628,8 +628,9 @@ def test_a_technician_on_the_way_tells_the_customer_when_they_arrive(
     with Session(sqlite_engine) as s:  # the board reads the route's delay from it
         visit = s.get(Visit, world.visits[0])
         assert visit is not None and visit.expected_at is not None
-        ahead = visit.expected_at - datetime.now(TZ)
-        assert timedelta(minutes=29) < ahead <= timedelta(minutes=30)
+        assert visit.expected_at.astimezone(TZ).strftime("%H:%M") == eta.group(1)
+    page = ana.get("/me/").get_data(as_text=True)  # and the technician sees what was said
+    assert f"You told the customer you arrive around {eta.group(1)}." in page
     assert tell() == [told]  # the same tap again: one message
     with Session(sqlite_engine) as s:
         [sms] = s.exec(select(SmsMessage)).all()

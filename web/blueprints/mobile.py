@@ -446,7 +446,7 @@ def on_the_way(visit_id: int):  # type: ignore[no-untyped-def]
     eta = now + timedelta(minutes=minutes)
     eta = eta.replace(minute=eta.minute - eta.minute % 5, second=0, microsecond=0)
     with session_scope(engine()) as s:  # the board reads the route's delay from it
-        announce_arrival(s, visit_id, current_user.email, now + timedelta(minutes=minutes))
+        announce_arrival(s, visit_id, current_user.email, eta)  # the time the customer is told
     try:
         sent = services().messenger.send_for_visit(
             visit_id, "visit_on_the_way", f"on-the-way/{visit_id}/{key}", eta=eta
