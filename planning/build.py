@@ -97,6 +97,7 @@ class BuiltProblem:
     # kept where the base plan has them: done or failed, or (today) already under way
     frozen_ids: set[int] = field(default_factory=set)
     history_ids: set[int] = field(default_factory=set)  # of those, the ones done or failed
+    kept_before: datetime | None = None  # today: what starts before it stays as it is
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
 
@@ -193,6 +194,7 @@ def build_problem(
         clock=clock,
         candidates=candidates,
         excluded=list(candidates.excluded),
+        kept_before=clock.datetime(not_before) if not_before is not None else None,
     )
     visits: list[OptVisit] = []
     for c in candidates.visits:

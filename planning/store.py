@@ -199,6 +199,7 @@ def store_draft(
         "totals": asdict(solution.totals),
         "rules": list(solution.rules_checked),
         "staff_available": len(built.problem.staff),
+        "kept_before": _iso(built.kept_before) if built.kept_before is not None else None,
         "staff_off": {str(k): v for k, v in sorted(built.candidates.staff_off.items())},
         "visits_considered": len(built.problem.visits) + len(built.excluded),
         "assigned": len(assigned),

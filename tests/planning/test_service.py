@@ -663,6 +663,8 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
         )  # fmt: skip
     assert before["eleven"].start < now + timedelta(minutes=30) and "eleven" not in after
     not_before = now + timedelta(seconds=TODAY_LEAD_SECONDS)
+    assert replan.summary["kept_before"] == not_before.isoformat()
+    assert base.summary["kept_before"] == (morning + timedelta(minutes=30)).isoformat()
     assert after["anytime"].start >= not_before
     out = unassigned(w, replan.plan_id)
     window_over = "its time window today is over or ends less than 30 min from now"

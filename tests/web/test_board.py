@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -443,3 +444,23 @@ def test_a_visit_on_the_way_shows_the_arrival_announced(
                       r'title="([^"]*)"', html, re.S)  # fmt: skip
     assert block is not None and block.group(1).endswith("on the way, arriving around 09:20")
     assert re.search(rf'data-late-staff="{world.staff["ana"]}">running 20 min late<', html)
+
+
+def test_re_optimizing_today_says_what_stays_as_it_was(
+    client_for, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 10:00 the dispatcher re-optimizes today: the board says what the draft kept."""
+    import planning.service
+    from tests.web.factories import TZ
+
+    today = datetime.now(TZ).date()
+    ten = datetime.combine(today, datetime.min.time(), TZ).replace(hour=10)
+    monkeypatch.setattr(planning.service, "utcnow", lambda: ten.astimezone(UTC))
+    client, token = client_for("dispatcher")
+    response = client.post(f"/board/{today.isoformat()}/optimize", data={"csrf_token": token})
+    said = flashes(client.get(response.location).get_data(as_text=True))
+    assert "Today: what starts before 10:30, and every visit checked in, stays as it was; " \
+           "nothing else is placed earlier." in said  # fmt: skip
+    later = client.post(f"/board/{NEXT_DAY.isoformat()}/optimize", data={"csrf_token": token})
+    assert not any(m.startswith("Today") for m in flashes(
+        client.get(later.location).get_data(as_text=True)))  # fmt: skip

@@ -179,11 +179,13 @@ def draft_for_day(plan_date: date, actor: str, reason: str) -> int | None:
     with session_scope(engine()) as s:
         audit.record(s, actor, "plan.replan", "dailyplan", plan_id, reason=reason)
         assigned, unassigned = plan_counts(s, plan_id)
-    _flash_draft(assigned, unassigned)
+        plan = s.get(DailyPlan, plan_id)
+        kept_before = plan.solver_summary.get("kept_before") if plan is not None else None
+    _flash_draft(assigned, unassigned, kept_before)
     return plan_id
 
 
-def _flash_draft(assigned: int, unassigned: int) -> None:
+def _flash_draft(assigned: int, unassigned: int, kept_before: str | None) -> None:
     flash(
         _(
             "New draft plan: %(assigned)d visits assigned, %(unassigned)d unassigned.",
@@ -192,6 +194,10 @@ def _flash_draft(assigned: int, unassigned: int) -> None:
         ),
         "success",
     )
+    if kept_before:  # re-planning today
+        at = datetime.fromisoformat(kept_before).astimezone(ZoneInfo(settings().timezone))
+        flash(_("Today: what starts before %(at)s, and every visit checked in, stays as it was; "
+                "nothing else is placed earlier.", at=at.strftime("%H:%M")), "info")  # fmt: skip
 
 
 def draft_through_workflow(
@@ -235,7 +241,7 @@ def draft_directly(plan_date: date, actor: str, reason: str) -> int | None:
         return None
     with session_scope(engine()) as s:
         audit.record(s, actor, "plan.draft", "dailyplan", result.plan_id, reason=reason)
-    _flash_draft(result.assigned, result.unassigned)
+    _flash_draft(result.assigned, result.unassigned, result.summary.get("kept_before"))
     return result.plan_id
 
 
