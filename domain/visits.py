@@ -80,9 +80,7 @@ def set_status(
         visit.planned_start = None
         visit.promised_window_start = None
         visit.promised_window_end = None
-        visit.arrived_at = None  # the next attempt gets its own (the audit keeps this one)
-        visit.arrival_distance_m = visit.arrival_accuracy_m = None
-        visit.expected_at = None
+        forget_arrival(visit)  # the next attempt gets its own (the audit keeps this one)
         changed = True
     session.add(visit)
     if changed:
@@ -96,6 +94,13 @@ def set_status(
             needs_phone_call=visit.needs_phone_call,
         )
     return visit
+
+
+def forget_arrival(visit: Visit) -> None:
+    """The visit leaves its technician's route: their check-in, its distance and the arrival
+    they announced are not the next attempt's (the audit keeps them)."""
+    visit.arrived_at = visit.expected_at = None
+    visit.arrival_distance_m = visit.arrival_accuracy_m = None
 
 
 def _finish_time(visit: Visit, said: datetime | None) -> datetime:

@@ -94,9 +94,8 @@ class BuiltProblem:
     excluded: list[Excluded]
     priors: dict[int, Prior] = field(default_factory=dict)
     locked_ids: set[int] = field(default_factory=set)
-    # kept where the base plan has them: done or failed, or (today) already under way
-    frozen_ids: set[int] = field(default_factory=set)
-    history_ids: set[int] = field(default_factory=set)  # of those, the ones done or failed
+    # kept where the base plan has them because done or failed (the day's history)
+    history_ids: set[int] = field(default_factory=set)
     kept_before: datetime | None = None  # today: what starts before it stays as it is
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
@@ -285,7 +284,6 @@ def build_problem(
             assert previous_start is not None
             pinned_staff, pinned_start, locked = previous_staff, previous_start, False
             built.locked_ids.discard(c.id)
-            built.frozen_ids.add(c.id)
             if closed:
                 built.history_ids.add(c.id)
         elif not_before is not None:

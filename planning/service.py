@@ -32,6 +32,7 @@ from domain.models import (
     VisitStatus,
 )
 from domain.types import utcnow
+from domain.visits import forget_arrival
 from optimizer.model import Solution, SolveParams, Totals
 from optimizer.travel import TravelError
 from planning.build import build_problem, travel_provider, with_matrix
@@ -276,12 +277,6 @@ def _approved_result(session: Session, plan: DailyPlan) -> ApprovedPlan:
     )
 
 
-def _forget_arrival(visit: Visit) -> None:
-    """A visit taken from its staff member forgets their check-in (the audit keeps it)."""
-    visit.arrived_at = visit.expected_at = None
-    visit.arrival_distance_m = visit.arrival_accuracy_m = None
-
-
 def _left_out_for_another_day(
     session: Session, row: PlanStop, planned_start: datetime, clock: DayClock
 ) -> None:
@@ -371,7 +366,7 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
                 continue
             if not clock.origin <= visit.planned_start < clock.day_end:
                 continue  # already placed on another day meanwhile
-            _forget_arrival(visit)
+            forget_arrival(visit)
             visit.assigned_staff_id = None
             visit.planned_start = None
             visit.promised_window_start = None
@@ -397,7 +392,7 @@ def approve_plan(engine: Engine, plan_id: int, approved_by: str) -> ApprovedPlan
                 _left_out_for_another_day(session, row, visit.planned_start, clock)
                 continue
             if visit.assigned_staff_id != row.staff_id:
-                _forget_arrival(visit)  # someone else's check-in is not this one's
+                forget_arrival(visit)  # someone else's check-in is not this one's
             visit.assigned_staff_id = row.staff_id
             visit.planned_start = row.start
             visit.promised_window_start = row.window_start or row.start

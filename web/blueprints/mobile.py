@@ -172,8 +172,8 @@ def today():  # type: ignore[no-untyped-def]
         flash(_("Open a staff member to see their route."), "info")
         return redirect(url_for("staff.index"))
     tz = ZoneInfo(settings().timezone)
-    day = _route_day(tz)
-    today = local_now(tz).date()
+    now = local_now(tz)
+    day, today = _route_day(now), now.date()
     with Session(engine()) as s:
         member = s.get(Staff, staff_id)
         if member is None:
@@ -185,7 +185,6 @@ def today():  # type: ignore[no-untyped-def]
         route_plan = approved_plan(plans)
         on_route = [v.id for v, _ in stops if v.id]
         drives = planned_drives(s, route_plan, on_route) if day == today else {}
-        now = local_now(tz)
         finish_times = {v.id: finish_choices(v, now, tz) for v, _ in stops} if day == today else {}
         next_day_with_visits = None if stops else next_route_day(s, staff_id, day, tz)
     # a draft is not a route yet: say so rather than "no visits" (or under the approved route)
@@ -212,7 +211,7 @@ def route_status():  # type: ignore[no-untyped-def]
     if staff_id is None:
         abort(404)
     tz = ZoneInfo(settings().timezone)
-    day = _route_day(tz)
+    day = _route_day(local_now(tz))
     with Session(engine()) as s:
         version = route_version(route_for(s, staff_id, day, tz))
     response = jsonify({"day": day.isoformat(), "version": version})
@@ -220,11 +219,11 @@ def route_status():  # type: ignore[no-untyped-def]
     return response
 
 
-def _route_day(tz: ZoneInfo) -> date:
+def _route_day(now: datetime) -> date:
     """The day asked for (``?day=``; today by default); 404 for one that is not a date."""
     raw = request.args.get("day")
     try:
-        return date.fromisoformat(raw) if raw else local_now(tz).date()
+        return date.fromisoformat(raw) if raw else now.date()
     except ValueError:
         abort(404)
 
@@ -233,15 +232,10 @@ def route_version(stops: list[tuple[Visit, Customer]]) -> str:
     """A short fingerprint of the route's shape: which visits, when, in which window (not
     their statuses: a confirmation or one's own report is no change of route)."""
     shape = sorted(
-        (v.id or 0, _iso(v.planned_start), _iso(v.promised_window_start),
-         _iso(v.promised_window_end))
+        (v.id or 0, v.planned_start, v.promised_window_start, v.promised_window_end)
         for v, _ in stops
-    )  # fmt: skip
+    )  # ids are unique: the times never need comparing
     return hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
 
 
 def finish_choices(visit: Visit, now: datetime, tz: ZoneInfo) -> list[str]:
