@@ -7,8 +7,9 @@ busy intervals (CalDAV) and promised windows from their UTC instants.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from domain.models import Staff, VisitStatus
 from optimizer.model import (
@@ -24,6 +25,7 @@ from optimizer.model import Visit as OptVisit
 from optimizer.travel import CachedProvider, OsrmProvider, TravelProvider, default_provider
 from planning.candidates import (
     CLOSED_STATUSES,
+    HISTORY_STATUSES,
     SCHEDULED_STATUSES,
     AvailableStaff,
     BaseStop,
@@ -32,11 +34,12 @@ from planning.candidates import (
     Excluded,
 )
 from planning.clock import DayClock, local_to_utc, zone
+from planning.lateness import StopTimes, route_news
 
 MAX_PRIORITY = 100
 STABILITY_PRIORITY_BONUS = 1
-#: Re-planning the day itself: what starts before now plus this stays as it was (the
-#: technician is there or on the way); nothing new is placed before it.
+#: Re-planning the day itself: what starts before now plus this stays with its staff member
+#: (who is there or on the way); nothing new is placed before it.
 TODAY_LEAD_SECONDS = 30 * 60
 
 
@@ -162,6 +165,53 @@ def _prior(c: CandidateVisit, clock: DayClock) -> Prior | None:
     return None
 
 
+@dataclass(frozen=True)
+class Slip:
+    """How a base-plan visit slips as the day went: ``start`` seconds later than planned, and
+    running ``end`` seconds past its planned end."""
+
+    start: int = 0
+    end: int = 0
+
+
+def _whole_minutes(delay: timedelta) -> int:
+    """``delay`` in seconds, rounded up to whole minutes."""
+    return -(-int(delay.total_seconds()) // 60) * 60
+
+
+def day_slips(candidates: DayCandidates, now: datetime | None = None) -> dict[int, Slip]:
+    """Visit id -> how it slips, from each base-plan route's latest news (see
+    :func:`planning.lateness.route_news`): the visit checked in at runs as long past its planned
+    end as the route is behind; the one reported done or failed, as late as it finished; the
+    one the technician is on the way to, and those after the news, start as late as the delay
+    carried to them."""
+    routes: dict[int, list[StopTimes]] = defaultdict(list)
+    for c in candidates.visits:
+        b, v = c.base, c.visit
+        if b is None:
+            continue
+        routes[b.staff_id].append(StopTimes(
+            c.id, b.staff_id, b.sequence, b.start, b.window_end, v.arrived_at,
+            reported=v.status in HISTORY_STATUSES, planned_arrival=b.arrival, planned_end=b.end,
+            finished_at=v.finished_at, expected_at=v.expected_at,
+        ))  # fmt: skip
+    slips: dict[int, Slip] = {}
+    for route in routes.values():
+        news = route_news(route, now)
+        if news is None:
+            continue
+        stop = news.news
+        if stop.reported:
+            slips[stop.visit_id] = Slip(end=_whole_minutes(stop.delay()))
+        elif stop.arrived_at is not None:
+            slips[stop.visit_id] = Slip(end=_whole_minutes(news.behind))
+        else:
+            slips[stop.visit_id] = Slip(start=_whole_minutes(news.behind))
+        for ahead, delay in news.ahead:
+            slips[ahead.visit_id] = Slip(start=_whole_minutes(delay))
+    return slips
+
+
 def _window(clock: DayClock, lo: datetime | None, hi: datetime | None) -> TimeWindow | None:
     if lo is None or hi is None:
         return None
@@ -180,7 +230,9 @@ def build_problem(
     The base plan's visits done or failed keep their place (the day's history), and so do
     those a technician checked in at. With ``now`` on the day itself, so do those starting
     before ``now`` plus ``TODAY_LEAD_SECONDS``, and no other visit starts before it (a window
-    that has passed leaves its visit out); a dispatcher's pin elsewhere wins over keeping."""
+    that has passed leaves its visit out); a dispatcher's pin elsewhere wins over keeping.
+    What is kept keeps its staff member and planned start, later where its route runs late
+    (:func:`day_slips`), and lasts longer where the technician stays or stayed longer."""
     clock = clock_for(candidates.plan_date, tz_name, candidates.staff)
     not_before = None
     if now is not None and 0 < clock.seconds(now) + TODAY_LEAD_SECONDS < clock.horizon:
@@ -188,6 +240,7 @@ def build_problem(
     members = [m for m in (staff_member(s, clock) for s in candidates.staff) if m is not None]
     staff_ids = {m.id for m in members}
     names = staff_names or {}
+    slips = day_slips(candidates, now if not_before is not None else None)
     built = BuiltProblem(
         problem=Problem(staff=(), visits=()),
         clock=clock,
@@ -280,9 +333,12 @@ def build_problem(
         )
         if closed and not frozen:
             continue  # done by someone not working now: history, not a visit to plan
+        duration = v.duration_minutes * 60
         if frozen:
             assert previous_start is not None
-            pinned_staff, pinned_start, locked = previous_staff, previous_start, False
+            slip = slips.get(c.id, Slip())
+            pinned_staff, pinned_start, locked = previous_staff, previous_start + slip.start, False
+            duration += slip.end
             built.locked_ids.discard(c.id)
             if closed:
                 built.history_ids.add(c.id)
@@ -323,7 +379,7 @@ def build_problem(
             OptVisit(
                 id=c.id,
                 location=Location(c.latitude, c.longitude),
-                duration=v.duration_minutes * 60,
+                duration=duration,
                 required_skills=frozenset(k.lower() for k in v.required_skills or []),
                 windows=tuple(windows),
                 priority=priority,

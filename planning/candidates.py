@@ -52,6 +52,9 @@ class BaseStop:
     start: datetime
     window_start: datetime | None
     window_end: datetime | None
+    sequence: int = 0
+    arrival: datetime | None = None  # before ``start`` when the plan had the technician wait
+    end: datetime | None = None
 
 
 @dataclass
@@ -142,7 +145,15 @@ def base_stops(session: Session, plan_id: int) -> dict[int, BaseStop]:
         select(PlanStop).where(PlanStop.plan_id == plan_id, col(PlanStop.visit_id).is_not(None))
     )
     return {
-        row.visit_id: BaseStop(row.staff_id, row.start, row.window_start, row.window_end)
+        row.visit_id: BaseStop(
+            row.staff_id,
+            row.start,
+            row.window_start,
+            row.window_end,
+            row.sequence,
+            row.arrival,
+            row.end,
+        )
         for row in rows
         if row.visit_id is not None
     }

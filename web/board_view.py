@@ -31,9 +31,9 @@ from domain.models import (
     Visit,
     VisitStatus,
 )
+from planning.lateness import Lateness, StopTimes, running_late
 from sms.messenger import OFFICE_TEMPLATE
 from web.reasons import reason_text
-from web.running_late import Lateness, StopTimes, running_late
 
 PALETTE = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -339,7 +339,7 @@ def build_board(
     now: datetime | None = None,
 ) -> Board:
     """Everything the board page needs for ``plan_date`` (a plan id picks an older version);
-    ``now`` when the day is today (see :func:`web.running_late.running_late`)."""
+    ``now`` when the day is today (see :func:`planning.lateness.running_late`)."""
     tz = ZoneInfo(timezone)
     plans = plans_for_day(session, plan_date)
     plan = choose_plan(plans, plan_id)

@@ -681,6 +681,86 @@ def test_re_planning_the_day_itself_keeps_what_is_under_way_and_plans_the_rest_a
     assert (early.status, early.planned_start) == ("completed", before["early"].start)
 
 
+def _late_morning(w: World, plan_settings):
+    """Ana's approved Monday: an install at 09:00-10:00 then a repair as soon as she gets
+    there (its window runs to 13:00) and one in the afternoon; the stops of that plan."""
+    from tests.planning.conftest import utc
+
+    w.add_staff("ana", ["install", "repair"])
+    for place in ("north", "south", "east"):
+        w.add_customer(place, place)
+    w.add_visit("install", "north", ["install"], windows=[window("09:00", "09:05")])
+    w.add_visit("repair", "south", ["repair"], minutes=30, windows=[window("09:00", "13:00")])
+    w.add_visit("afternoon", "east", ["repair"], windows=[window("15:00", "17:00")])
+    base = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 6, 0))
+    approve_plan(w.engine, base.plan_id, "d@example.com")
+    before = by_visit(w, base.plan_id)
+    assert [before[n].staff_id for n in ("install", "repair")] == [w.staff["ana"]] * 2
+    assert before["install"].sequence < before["repair"].sequence
+    return before
+
+
+def test_re_planning_today_keeps_a_late_technician_on_site_and_the_next_visit_later(
+    world: World, plan_settings
+) -> None:
+    """Ana checked in at the install 20 min late (09:20, planned 09:00) and is still there at
+    10:05, so the repair she is due at next cannot start when planned: re-planning at 10:05
+    keeps both with her, the install as long again as she stays (ending 20 min later), the
+    repair as late as that delay, less any waiting the plan left before it; approving writes
+    the repair's new time on the visit."""
+    from tests.planning.conftest import utc
+
+    w = world
+    before = _late_morning(w, plan_settings)
+    late = timedelta(minutes=20)
+    w.update_visit("install", arrived_at=before["install"].start + late)
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 9, 5))
+    after = by_visit(w, replan.plan_id)
+    wait = before["repair"].start - before["repair"].arrival
+    assert (after["install"].staff_id, after["install"].start, after["install"].end) == (
+        w.staff["ana"], before["install"].start, before["install"].end + late
+    )  # fmt: skip
+    assert (after["repair"].staff_id, after["repair"].start) == (
+        w.staff["ana"], before["repair"].start + max(timedelta(0), late - wait)
+    )  # fmt: skip
+    assert after["repair"].start > before["repair"].start  # (no waiting took it all)
+    assert after["repair"].start >= after["install"].end  # (and the drive between them)
+    approve_plan(w.engine, replan.plan_id, "d@example.com")
+    assert w.visit("repair").planned_start == after["repair"].start
+    assert w.visit("install").arrived_at == before["install"].start + late  # kept
+
+
+def test_re_planning_today_after_a_visit_reported_late_starts_the_next_one_later(
+    world: World, plan_settings
+) -> None:
+    """Ana reported the install done at 10:25 (planned end 10:00) and said she is on the way
+    to the repair: the re-plan keeps the install's history ending when it did and the repair
+    as late as the 25 min, less the plan's waiting; a visit whose route has no news (the
+    afternoon one, hours away) is planned as usual."""
+    from domain.db import session_scope
+    from domain.visits import set_status
+    from tests.planning.conftest import utc
+
+    w = world
+    before = _late_morning(w, plan_settings)
+    late = timedelta(minutes=25)
+    with session_scope(w.engine) as session:
+        set_status(session, w.visits["install"], "completed", "ana@example.com")
+    w.update_visit("install", arrived_at=before["install"].start,
+                   finished_at=before["install"].end + late)  # fmt: skip
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 9, 26))
+    after = by_visit(w, replan.plan_id)
+    wait = before["repair"].start - before["repair"].arrival
+    assert (after["install"].start, after["install"].end) == (
+        before["install"].start, before["install"].end + late
+    )  # fmt: skip
+    assert (after["repair"].staff_id, after["repair"].start) == (
+        w.staff["ana"], before["repair"].start + max(timedelta(0), late - wait)
+    )  # fmt: skip
+    assert after["repair"].start > before["repair"].start
+    assert after["afternoon"].staff_id == w.staff["ana"]
+
+
 def test_a_visit_two_days_drafts_both_placed_stays_with_the_day_approved_first(
     tiny_world: World, plan_settings
 ) -> None:

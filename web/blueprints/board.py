@@ -196,8 +196,9 @@ def _flash_draft(assigned: int, unassigned: int, kept_before: str | None) -> Non
     )
     if kept_before:  # re-planning today
         at = datetime.fromisoformat(kept_before).astimezone(ZoneInfo(settings().timezone))
-        flash(_("Today: what starts before %(at)s, and every visit checked in, stays as it was; "
-                "nothing else is placed earlier.", at=at.strftime("%H:%M")), "info")  # fmt: skip
+        flash(_("Today: what starts before %(at)s, and every visit checked in, stays with its "
+                "technician, later where the route runs late; nothing else is placed earlier.",
+                at=at.strftime("%H:%M")), "info")  # fmt: skip
 
 
 def draft_through_workflow(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from web.running_late import StopTimes, running_late
+from planning.lateness import StopTimes, running_late
 
 T9 = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
 

@@ -72,40 +72,58 @@ class Lateness:
     at_risk: dict[int, int] = field(default_factory=dict)  # visit id -> minutes past its window
 
 
-def running_late(stops: list[StopTimes], now: datetime | None = None) -> Lateness:
-    """Routes at least ``LATE_FROM`` behind, and the visits at risk on them.
+@dataclass(frozen=True)
+class RouteNews:
+    """Where one route stands: its latest news, how far behind that makes it (``behind``, not
+    negative), and the delay expected at each visit after it (``ahead``, in order)."""
+
+    news: StopTimes
+    behind: timedelta
+    ahead: tuple[tuple[StopTimes, timedelta], ...]
+
+
+def route_news(route: list[StopTimes], now: datetime | None = None) -> RouteNews | None:
+    """The route's standing from its latest news (None: no news yet); ``route`` is one staff
+    member's stops, in any order.
 
     With ``now`` (the day is today), time passing is news too on a route whose technician
     checks in: still on site after the visit's planned end, or not yet at the next customer's
     after its planned start, is at least that late."""
+    route = sorted(route, key=lambda s: s.sequence)
+    with_news = [i for i, s in enumerate(route) if s.has_news]
+    if not with_news:
+        return None
+    last, after = route[with_news[-1]], route[with_news[-1] + 1 :]
+    delay = last.delay()
+    if now is not None and not last.reported:
+        if last.arrived_at is not None and last.planned_end is not None:
+            delay = max(delay, now - last.planned_end)  # still there
+        elif last.arrived_at is None:
+            delay = max(delay, now - last.planned_start)  # on the way, not there yet
+    behind = delay
+    ahead: list[tuple[StopTimes, timedelta]] = []
+    for position, stop in enumerate(after):
+        delay = max(timedelta(0), delay - stop.planned_wait)
+        if now is not None and position == 0 and last.reported and not stop.reported:
+            delay = max(delay, now - stop.planned_start)  # not there yet
+            behind = max(behind, delay)
+        ahead.append((stop, delay))
+    return RouteNews(last, behind, tuple(ahead))
+
+
+def running_late(stops: list[StopTimes], now: datetime | None = None) -> Lateness:
+    """Routes at least ``LATE_FROM`` behind, and the visits at risk on them (``now``: see
+    :func:`route_news`)."""
     found = Lateness()
     routes: dict[int, list[StopTimes]] = defaultdict(list)
     for stop in stops:
         routes[stop.staff_id].append(stop)
     for staff_id, route in routes.items():
-        route.sort(key=lambda s: s.sequence)
-        with_news = [i for i, s in enumerate(route) if s.has_news]
-        if not with_news:
+        news = route_news(route, now)
+        if news is None or news.behind < LATE_FROM:
             continue
-        last, after = route[with_news[-1]], route[with_news[-1] + 1 :]
-        delay = last.delay()
-        if now is not None and not last.reported:
-            if last.arrived_at is not None and last.planned_end is not None:
-                delay = max(delay, now - last.planned_end)  # still there
-            elif last.arrived_at is None:
-                delay = max(delay, now - last.planned_start)  # on the way, not there yet
-        behind = delay
-        expected: list[tuple[StopTimes, timedelta]] = []
-        for position, stop in enumerate(after):
-            delay = max(timedelta(0), delay - stop.planned_wait)
-            if now is not None and position == 0 and last.reported and not stop.reported:
-                delay = max(delay, now - stop.planned_start)  # not there yet
-                behind = max(behind, delay)
-            expected.append((stop, delay))
-        if behind < LATE_FROM:
-            continue
-        found.delay_minutes[staff_id] = int(behind.total_seconds() // 60)
-        for stop, delay in expected:
+        found.delay_minutes[staff_id] = int(news.behind.total_seconds() // 60)
+        for stop, delay in news.ahead:
             if stop.arrived_at is not None or stop.reported or stop.window_end is None:
                 continue
             past = stop.planned_start + delay - stop.window_end
