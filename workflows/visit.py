@@ -40,6 +40,8 @@ OUTCOME_STATES = ("planned", AWAITING, "confirmed")
 UNPLANNED_NOTICE_PATCH = "unplanned-notice"
 # ...and before a second report that waited for the first one was refused (it counted twice).
 ONE_OUTCOME_PATCH = "one-outcome"
+# ...and before a new start inside the window the customer was given was kept quiet.
+SAME_WINDOW_PATCH = "same-window-quiet"
 
 
 @dataclass
@@ -203,9 +205,14 @@ class VisitWorkflow:
             and self.pending_plan is None
             and self.status in ("planned", AWAITING, "confirmed")
             and current.staff_id == data.staff_id
-            and _same_moment(current.planned_start, data.planned_start)
+            and (
+                _same_moment(current.planned_start, data.planned_start)
+                or (_same_window(current, data) and workflow.patched(SAME_WINDOW_PATCH))
+            )
         ):
-            self.plan = data  # same place in a newer version of the plan: nothing to tell
+            # same place in a newer version of the plan, or another start inside the window the
+            # customer was given (by the same staff member): nothing to tell, nothing to ask
+            self.plan = data
             return
         self.pending_plan = data
         self.epoch += 1
@@ -472,6 +479,14 @@ async def _wait(condition: object, timeout: timedelta) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+def _same_window(a: c.VisitPlanned, b: c.VisitPlanned) -> bool:
+    """Whether both plans promise the customer the same arrival window."""
+    ends = (a.window_start, a.window_end, b.window_start, b.window_end)
+    if any(not e for e in ends):
+        return False
+    return _same_moment(ends[0], ends[2]) and _same_moment(ends[1], ends[3])
 
 
 def _same_moment(a: str, b: str) -> bool:

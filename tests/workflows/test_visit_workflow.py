@@ -283,3 +283,52 @@ def test_customer_told_of_a_visit_taken_off_the_plan(
         assert len(sms_rows(sqlite_engine, template="visit_unplanned")) == 1
 
     run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+
+
+def test_a_new_start_inside_the_promised_window_asks_the_customer_nothing(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    """A confirmed visit re-planned 30 min later by the same technician, inside the window the
+    customer was given (the route runs late): no new question, still confirmed. Moved out of
+    that window, the customer is asked again, with the new window."""
+
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        start = _morning(now, 4)
+        told = planned_at(start, ids["staff"])
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, told)
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await wait_status(client, visit_id, "confirmed")
+
+        later = start + timedelta(minutes=30)
+        retimed = c.VisitPlanned(
+            plan_id=2, plan_date=told.plan_date, staff_id=ids["staff"],
+            planned_start=later.isoformat(), window_start=told.window_start,
+            window_end=told.window_end,
+        )  # fmt: skip
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, retimed)
+        await until(lambda: _plan_id(client, visit_id, 2))
+        await asyncio.sleep(0.5)
+        assert len(sms_rows(sqlite_engine, template="visit_confirmation")) == 1
+        assert (await visit_state(client, visit_id))["status"] == "confirmed"
+        assert visit_row(sqlite_engine, visit_id).status == "confirmed"
+
+        elsewhere = planned_at(start + timedelta(hours=3), ids["staff"], 3)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, elsewhere)
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await until(lambda: _confirmations(sqlite_engine, 2))
+        last = sms_rows(sqlite_engine, template="visit_confirmation")[-1]
+        assert format_clock(start + timedelta(hours=3), wf_settings.timezone) in last.body
+
+    run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
+
+
+async def _plan_id(client, visit_id: int, plan_id: int) -> bool:  # type: ignore[no-untyped-def]
+    return (await visit_state(client, visit_id))["plan_id"] == plan_id
+
+
+async def _confirmations(engine: Engine, count: int) -> bool:
+    return len(sms_rows(engine, template="visit_confirmation")) == count
