@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.types import SaleSmsIn, SmsOut, VisitSmsIn
+from activities.types import (
+    RouteChangeSmsIn,
+    RouteChangeSmsOut,
+    SaleSmsIn,
+    SmsOut,
+    VisitSmsIn,
+)
 
 if TYPE_CHECKING:
     from sms.messenger import Messenger
@@ -29,10 +35,14 @@ class SmsActivities:
         self.messenger = messenger
 
     def _send(self, fn: Any, *args: Any, **kwargs: Any) -> SmsOut:
+        return _outcome(self._guarded(fn, *args, **kwargs))
+
+    def _guarded(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn``'s result; a message that can never go out fails for good, not retried."""
         from sms.errors import PermanentSmsError
 
         try:
-            return _outcome(fn(*args, **kwargs))
+            return fn(*args, **kwargs)
         except PermanentSmsError as exc:
             raise ApplicationError(
                 f"the SMS cannot be delivered: {exc}", type="PermanentSmsError", non_retryable=True
@@ -58,3 +68,13 @@ class SmsActivities:
         return self._send(
             self.messenger.send_for_sale, data.sale_id, data.template, data.idempotency_key
         )
+
+    @activity.defn(name="send_route_change_sms")
+    def send_route_change_sms(self, data: RouteChangeSmsIn) -> RouteChangeSmsOut:
+        """Text the staff whose route the plan changed (the workflow asks on the day only)."""
+        from sms.staff_notices import tell_staff_of_route_changes
+
+        texted = self._guarded(
+            tell_staff_of_route_changes, self.messenger, data.plan_id, data.previous_plan_id
+        )
+        return RouteChangeSmsOut(texted_staff_ids=texted)

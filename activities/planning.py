@@ -116,6 +116,7 @@ class PlanningActivities:
                 for v in approved.visits
             ],
             removed_visit_ids=list(getattr(approved, "removed_visit_ids", []) or []),
+            superseded_plan_id=approved.superseded_plan_id,
         )
 
     @activity.defn(name="publish_calendars")

@@ -185,6 +185,19 @@ class SaleSmsIn:
 
 
 @dataclass
+class RouteChangeSmsIn:
+    """A plan just approved over ``previous_plan_id``: text the staff whose route changed."""
+
+    plan_id: int
+    previous_plan_id: int
+
+
+@dataclass
+class RouteChangeSmsOut:
+    texted_staff_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
 class SmsOut:
     message_id: int | None
     status: str
@@ -233,6 +246,7 @@ class ApprovedPlanOut:
     plan_date: str
     visits: list[PlannedVisitOut] = field(default_factory=list)
     removed_visit_ids: list[int] = field(default_factory=list)
+    superseded_plan_id: int | None = None
 
 
 @dataclass

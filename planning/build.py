@@ -100,6 +100,7 @@ class BuiltProblem:
     # kept where the base plan has them because done or failed (the day's history)
     history_ids: set[int] = field(default_factory=set)
     kept_before: datetime | None = None  # today: what starts before it stays as it is
+    slipped_ids: set[int] = field(default_factory=set)  # kept, later or longer than planned
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
 
@@ -224,6 +225,7 @@ def build_problem(
     tz_name: str,
     staff_names: dict[int, str] | None = None,
     now: datetime | None = None,
+    follow_delays: bool = True,
 ) -> BuiltProblem:
     """The day's optimizer problem; visits that cannot go in at all are listed as excluded.
 
@@ -232,7 +234,8 @@ def build_problem(
     before ``now`` plus ``TODAY_LEAD_SECONDS``, and no other visit starts before it (a window
     that has passed leaves its visit out); a dispatcher's pin elsewhere wins over keeping.
     What is kept keeps its staff member and planned start, later where its route runs late
-    (:func:`day_slips`), and lasts longer where the technician stays or stayed longer."""
+    (:func:`day_slips`), and lasts longer where the technician stays or stayed longer (not with
+    ``follow_delays`` False: as planned)."""
     clock = clock_for(candidates.plan_date, tz_name, candidates.staff)
     not_before = None
     if now is not None and 0 < clock.seconds(now) + TODAY_LEAD_SECONDS < clock.horizon:
@@ -240,7 +243,9 @@ def build_problem(
     members = [m for m in (staff_member(s, clock) for s in candidates.staff) if m is not None]
     staff_ids = {m.id for m in members}
     names = staff_names or {}
-    slips = day_slips(candidates, now if not_before is not None else None)
+    # only the day itself has news (a report made days later says nothing of the route)
+    slips = day_slips(candidates, now) if not_before is not None and follow_delays else {}
+    shift_end = {m.id: m.shift.end for m in members}
     built = BuiltProblem(
         problem=Problem(staff=(), visits=()),
         clock=clock,
@@ -336,9 +341,14 @@ def build_problem(
         duration = v.duration_minutes * 60
         if frozen:
             assert previous_start is not None
-            slip = slips.get(c.id, Slip())
-            pinned_staff, pinned_start, locked = previous_staff, previous_start + slip.start, False
-            duration += slip.end
+            pinned_staff, pinned_start, locked = previous_staff, previous_start, False
+            slip = slips.get(c.id)
+            if slip is not None:  # later, longer: never past the shift (that would drop it)
+                room = max(0, shift_end[previous_staff] - previous_start - duration)
+                pinned_start += min(slip.start, room)
+                duration += min(slip.end, room - min(slip.start, room))
+                if slip.start or slip.end:
+                    built.slipped_ids.add(c.id)
             built.locked_ids.discard(c.id)
             if closed:
                 built.history_ids.add(c.id)

@@ -35,7 +35,7 @@ from domain.types import utcnow
 from domain.visits import forget_arrival
 from optimizer.model import Solution, SolveParams, Totals
 from optimizer.travel import TravelError
-from planning.build import build_problem, travel_provider, with_matrix
+from planning.build import BuiltProblem, build_problem, travel_provider, with_matrix
 from planning.candidates import (
     CLOSED_STATUSES,
     POOL_STATUSES,
@@ -174,27 +174,37 @@ def draft_plan(
         clock = DayClock.for_day(plan_date, settings.timezone)
         candidates = gather(session, clock, base)
         names = {s.id: s.name for s in session.exec(select(Staff)) if s.id is not None}
-    built = build_problem(candidates, settings.timezone, names, now=now or utcnow())
+    now = now or utcnow()
+    built = build_problem(candidates, settings.timezone, names, now=now)
     travel = "osrm" if settings.osrm_url else "haversine"
-    progress(f"travel times ({travel}) for {len(built.problem.visits)} visits")
-    try:
-        problem = with_matrix(built.problem, travel_provider(settings.osrm_url))
-    except TravelError as exc:
-        if not settings.osrm_url:
-            raise
-        # A plan on estimated travel times beats no plan; the summary tells the dispatcher.
-        travel = f"haversine estimate (OSRM unavailable: {exc})"
-        progress(travel)
-        problem = with_matrix(built.problem, travel_provider(""))
     params = SolveParams(
         time_limit_seconds=float(seconds),
         arrival_window_seconds=settings.arrival_window_minutes * 60,
     )
-    progress(f"solving {len(problem.visits)} visits for {len(problem.staff)} staff")
-    if problem.visits:
-        solution = _solve_with_heartbeat(problem, params, on_progress)
-    else:
-        solution = _nothing_to_plan(params)
+
+    def solve_built(built: BuiltProblem) -> Solution:
+        nonlocal travel
+        progress(f"travel times ({travel}) for {len(built.problem.visits)} visits")
+        try:
+            problem = with_matrix(built.problem, travel_provider(settings.osrm_url))
+        except TravelError as exc:
+            if not settings.osrm_url:
+                raise
+            # A plan on estimated travel times beats no plan; the summary tells the dispatcher.
+            travel = f"haversine estimate (OSRM unavailable: {exc})"
+            progress(travel)
+            problem = with_matrix(built.problem, travel_provider(""))
+        progress(f"solving {len(problem.visits)} visits for {len(problem.staff)} staff")
+        if problem.visits:
+            return _solve_with_heartbeat(problem, params, on_progress)
+        return _nothing_to_plan(params)
+
+    solution = solve_built(built)
+    if built.slipped_ids & {u.visit_id for u in solution.unassigned}:
+        # A route's delay, followed, leaves out what is under way: keep it as planned instead.
+        progress("the delays do not fit the day: keeping what is under way as planned")
+        built = build_problem(candidates, settings.timezone, names, now=now, follow_delays=False)
+        solution = solve_built(built)
     progress("storing the draft plan")
     for attempt in range(_VERSION_RETRIES):
         try:

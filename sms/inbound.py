@@ -69,7 +69,7 @@ T = TypeVar("T")
 # way" must not decline the visit whose confirmation was asked earlier.
 CONVERSATION_TEMPLATES = (
     *t.VISIT_TEMPLATES, *t.NOTICE_TEMPLATES, *t.SALE_TEMPLATES, *t.ASK_AGAIN_TEMPLATES,
-    "slot_chosen", OFFICE_TEMPLATE,
+    *t.STAFF_TEMPLATES, "slot_chosen", OFFICE_TEMPLATE,
 )  # fmt: skip
 # What a customer's yes/no to a visit reads as (a reply to the office that reads so is
 # followed by the pending confirmation, asked again).
@@ -345,6 +345,11 @@ class InboundPipeline:
         provider_answers = self.messenger.gateway.answers_reserved_keywords and (
             parsed.keyword in TWILIO_RESERVED
         )
+        if msg.template in t.STAFF_TEMPLATES:  # a technician answering their route's news
+            if is_courtesy(msg.body):
+                self._thanks_handled(message_id, session)
+                return HandOff(message_id, "for_the_office:thanks")
+            return HandOff(message_id, "for_the_office")
         if msg.customer_id is None:
             if parsed.kind is ReplyKind.OPT_OUT or provider_answers:
                 return HandOff(message_id, "unknown_number")

@@ -24,6 +24,7 @@ from domain.models import (
     SmsDirection,
     SmsMessage,
     Staff,
+    User,
     Visit,
 )
 from posventa.config import Settings
@@ -165,6 +166,22 @@ class Messenger:
             if customer is None:
                 raise LookupError(f"unknown customer {customer_id}")
             draft = _Draft(customer.id, customer.phone, body, OFFICE_TEMPLATE, sale_id=sale_id)
+        return self._send(draft, idempotency_key)
+
+    def send_to_staff(
+        self, staff_id: int, template: str, idempotency_key: str, values: dict[str, str]
+    ) -> SendOutcome:
+        """A text to a staff member (``sms.templates.STAFF_TEMPLATES``), in their user's
+        language; one without a phone number is skipped."""
+        if template not in t.STAFF_TEMPLATES:
+            raise ValueError(f"{template!r} is not a text for staff")
+        with Session(self.engine) as session:
+            staff = session.get(Staff, staff_id)
+            if staff is None:
+                raise LookupError(f"unknown staff member {staff_id}")
+            user = session.exec(select(User).where(User.staff_id == staff_id)).first()
+            body = t.render(template, user.locale if user else None, **values)
+            draft = _Draft(None, staff.phone or "", body, template)
         return self._send(draft, idempotency_key)
 
     def send_reply(

@@ -19,6 +19,8 @@ LOCALES = ("es", "en")
 DEFAULT_LOCALE = "es"
 PRODUCT_MAX = 20
 STAFF_MAX = 12
+CUSTOMER_MAX = 24
+ADDRESS_MAX = 40
 
 # Templates the workflows ask for (interfaces.md) ...
 VISIT_TEMPLATES = (
@@ -41,6 +43,8 @@ SALE_TEMPLATES = (
 # A visit's pending confirmation asked again, when a customer's "SI" / "NO" answered an office
 # message instead (the office reads that reply; the visit needs its own answer).
 ASK_AGAIN_TEMPLATES = ("visit_confirmation_asked_again",)
+# Texts to staff members, not customers (``Messenger.send_to_staff``): their route changed.
+STAFF_TEMPLATES = ("staff_route_changed", "staff_route_cleared")
 # Texts offered to the office to edit and send as written (``Messenger.send_text``).
 OFFICE_DRAFTS = ("office_running_late",)
 # ... and the short answers the inbound pipeline sends back.
@@ -105,6 +109,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "visit_on_the_way": {
         "es": "{staff} va de camino para su {kind}: llegará hacia las {eta}.",
         "en": "{staff} is on the way for your {kind} of {product} and will arrive around {eta}.",
+    },
+    "staff_route_changed": {
+        "es": "Tu ruta de hoy ha cambiado (visitas por hacer: {count}). Próxima a las {start}: "
+        "{customer}, {address}.",
+        "en": "Your route for today changed (visits to go: {count}). Next at {start}: "
+        "{customer}, {address}.",
+    },
+    "staff_route_cleared": {
+        "es": "Tu ruta de hoy ha cambiado: no te quedan visitas hoy.",
+        "en": "Your route for today changed: no visits left for today.",
     },
     "survey_request": {
         "es": "¿Qué tal con su {product}? Valore nuestro servicio del 1 (mal) al 5 (excelente) "

@@ -13,13 +13,16 @@ is over.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.messaging import SmsActivities
     from activities.planning import PlanningActivities
     from activities.types import (
         ApprovedPlanOut,
@@ -27,10 +30,15 @@ with workflow.unsafe.imports_passed_through():
         CaldavPushIn,
         DraftPlanIn,
         PublishIn,
+        RouteChangeSmsIn,
     )
     from domain.lifecycle import local_date, local_day_start, next_working_day
     from workflows import contracts as c
     from workflows import options
+
+
+# Versioning: histories recorded before technicians were texted of their route's changes.
+ROUTE_SMS_PATCH = "route-change-sms"
 
 
 @dataclass
@@ -60,10 +68,12 @@ class DailyPlanning:
         self.last_draft: dict[str, int] = {}
         self.seconds = 20.0
         self.last_error = ""
+        self.timezone = "UTC"
 
     @workflow.run
     async def run(self, data: c.PlanningInput) -> c.PlanningResult:
         self.seconds = data.draft_seconds
+        self.timezone = data.timezone
         today = local_date(workflow.now(), data.timezone)
         self.plan_date = data.plan_date or next_working_day(today).isoformat()
         day_over = local_day_start(
@@ -133,6 +143,10 @@ class DailyPlanning:
         self.approved_plan_id = approved.plan_id
         notified = await self._tell_visits(approved)
         await self._publish(approved.plan_id)
+        on_the_day = local_date(workflow.now(), self.timezone).isoformat() == self.plan_date
+        if on_the_day and approved.superseded_plan_id is not None:
+            if workflow.patched(ROUTE_SMS_PATCH):  # technicians are out: tell them
+                self._in_background(self._tell_staff(approved.plan_id, approved.superseded_plan_id))
         if self.status == "approving":
             self.status = "approved"
         return c.ApprovePlanResult(plan_id=approved.plan_id, visits_notified=notified)
@@ -182,6 +196,17 @@ class DailyPlanning:
         results = await asyncio.gather(*sends)
         return sum(1 for ok in results[: len(approved.visits)] if ok)
 
+    async def _tell_staff(self, plan_id: int, previous_plan_id: int) -> None:
+        """Text the technicians whose route for today changed; a failure is logged, no more."""
+        try:
+            await workflow.execute_activity_method(
+                SmsActivities.send_route_change_sms,
+                RouteChangeSmsIn(plan_id=plan_id, previous_plan_id=previous_plan_id),
+                **options.SMS,
+            )
+        except ActivityError:
+            workflow.logger.error("staff of plan %s could not be texted", plan_id)
+
     async def _publish(self, plan_id: int) -> None:
         try:
             published = await workflow.execute_activity_method(
@@ -191,9 +216,13 @@ class DailyPlanning:
             workflow.logger.error("calendars of plan %s could not be published", plan_id)
             return
         for staff_id in published.caldav_staff_ids:
-            task = asyncio.create_task(self._push_caldav(staff_id))
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
+            self._in_background(self._push_caldav(staff_id))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` without holding up the plan (the day waits for it before closing)."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _push_caldav(self, staff_id: int) -> None:
         """Push one calendar, retrying in rounds; a server that stays down is reported, no more."""

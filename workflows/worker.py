@@ -61,6 +61,7 @@ def activities_for(engine: Engine, settings: Settings, messenger: Any = None) ->
         visits.pin_visit,
         sms.send_visit_sms,
         sms.send_sale_sms,
+        sms.send_route_change_sms,
         planning.draft_plan,
         planning.approve_plan,
         planning.publish_calendars,

@@ -730,6 +730,26 @@ def test_re_planning_today_keeps_a_late_technician_on_site_and_the_next_visit_la
     assert w.visit("install").arrived_at == before["install"].start + late  # kept
 
 
+def test_re_planning_today_never_pushes_what_is_kept_past_the_shift(
+    world: World, plan_settings
+) -> None:
+    """Ana checked in at the install at 09:20 and never reported it: at 16:50 the clock says
+    she is still there, almost seven hours late. Followed, that delay does not fit her shift
+    and the drive home: what is under way is kept as planned rather than dropped."""
+    from tests.planning.conftest import utc
+
+    w = world
+    before = _late_morning(w, plan_settings)
+    w.update_visit("install", arrived_at=before["install"].start + timedelta(minutes=20))
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 15, 50))
+    after = by_visit(w, replan.plan_id)
+    assert not {"install", "repair"} & set(unassigned(w, replan.plan_id))
+    for name in ("install", "repair"):
+        assert (after[name].staff_id, after[name].start, after[name].end) == (
+            w.staff["ana"], before[name].start, before[name].end
+        )  # fmt: skip
+
+
 def test_re_planning_today_after_a_visit_reported_late_starts_the_next_one_later(
     world: World, plan_settings
 ) -> None:

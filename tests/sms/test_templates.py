@@ -7,13 +7,16 @@ from hypothesis import strategies as st
 
 from sms.segments import UCS2, segment_info
 from sms.templates import (
+    ADDRESS_MAX,
     ASK_AGAIN_TEMPLATES,
+    CUSTOMER_MAX,
     KIND_LABELS,
     LOCALES,
     NOTICE_TEMPLATES,
     OFFICE_DRAFTS,
     REPLY_TEMPLATES,
     SALE_TEMPLATES,
+    STAFF_TEMPLATES,
     TEMPLATES,
     VISIT_TEMPLATES,
     TemplateError,
@@ -45,6 +48,11 @@ def longest_values(locale: str) -> dict[str, str]:
         "start": format_clock(START, TZ),
         "end": format_clock(END, TZ),
         "eta": format_clock(LATE, TZ),
+        "count": "12",
+        "customer": shorten("Restaurante Casa Montserrat Fernández-Castellanos", CUSTOMER_MAX),
+        "address": shorten(
+            "Avenida del Doctor Fleming 128, 3º izquierda, 46018 Valencia", ADDRESS_MAX
+        ),  # fmt: skip
         "url": "https://servicio-tecnico.climatizaciones-levante.es/c/" + "x" * 43 + ".ics",
         "slots": format_slots(
             [(LATE + timedelta(days=d), LATE_END + timedelta(days=d)) for d in (0, 3, 4)],
@@ -56,7 +64,7 @@ def longest_values(locale: str) -> dict[str, str]:
 
 def test_every_named_template_exists_in_both_locales():
     for name in (VISIT_TEMPLATES + NOTICE_TEMPLATES + SALE_TEMPLATES + REPLY_TEMPLATES
-                 + ASK_AGAIN_TEMPLATES + OFFICE_DRAFTS):  # fmt: skip
+                 + ASK_AGAIN_TEMPLATES + OFFICE_DRAFTS + STAFF_TEMPLATES):  # fmt: skip
         assert set(TEMPLATES[name]) == set(LOCALES), name
 
 

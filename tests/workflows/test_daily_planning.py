@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.db import session_scope
-from domain.lifecycle import next_working_day
+from domain.lifecycle import local_day_start, next_working_day
 from domain.models import CalendarEntry, DailyPlan, Staff
 from domain.schemas import AbsenceIn
 from domain.services import add_absence
@@ -23,6 +23,7 @@ from tests.workflows.support import (
     first_visit,
     make_company,
     running_worker,
+    sms_rows,
     start_sale,
     until,
     visit_row,
@@ -56,6 +57,7 @@ def test_draft_approve_publish_and_replan(
                 staff.caldav_url = "http://127.0.0.1:9/nowhere/"  # nothing listens there
                 staff.caldav_username = "luis"
                 staff.caldav_password = "x"
+                staff.phone = "+34611000009"
                 s.add(staff)
             plan_day = next_working_day(now.date())
             async with running_worker(env.client, wf_settings, sqlite_engine):
@@ -129,12 +131,27 @@ def test_draft_approve_publish_and_replan(
                 )
                 state = await until(lambda: drafted(3), timeout=60)
                 assert state["last_draft"]["assigned"] == 0
+                assert not sms_rows(sqlite_engine, template="staff_route_cleared")
+
+                # approved on the day itself: the technician is told the route has changed
+                morning = local_day_start(plan_day, "Europe/Madrid") + timedelta(hours=7)
+                await env.sleep(morning - await env.get_current_time())
+                await handle.execute_update(
+                    c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp@x.es")
+                )
+                await until(lambda: _staff_told(sqlite_engine), timeout=30)
+                (told,) = sms_rows(sqlite_engine, template="staff_route_cleared")
+                assert told.to_number == "+34611000009"
                 result = await handle.result()
         assert result.plan_date == plan_day.isoformat()
-        assert result.approved_plan_id == draft_id and result.drafts == 3
+        assert result.approved_plan_id == state["draft_plan_id"] and result.drafts == 3
         with session_scope(sqlite_engine) as s:
             plans = list(s.exec(select(DailyPlan).order_by(DailyPlan.id)))
         assert [p.workflow_id for p in plans] == [c.planning_workflow_id(plan_day)] * 3
         assert isinstance(plan_day, date)
 
     asyncio.run(scenario())
+
+
+async def _staff_told(engine: Engine) -> bool:
+    return bool(sms_rows(engine, template="staff_route_cleared"))
