@@ -2,7 +2,8 @@
 
 What the business must keep stays (the sales, their visits with dates, kinds, staff, billing and
 work notes, the survey scores); everything that names, reaches or locates the customer goes:
-their name, phone, email, address and place, the text of every SMS to or from them, their
+their name, phone, email, address and place, the text of every SMS to or from them or about
+their visits (a technician's "next: <name>, <address>"), their
 survey comments, the customer's details in the staff's calendar entries (which are re-sent) and
 their secret calendar links, and the before/after values in their record's audit entries.
 """
@@ -57,7 +58,10 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> Erasure:
     customer.sms_opt_out = True  # never texted again
     session.add(customer)
 
-    theirs = [SmsMessage.customer_id == customer_id]
+    sale_ids = select(Sale.id).where(Sale.customer_id == customer_id)
+    visit_ids = select(Visit.id).where(col(Visit.sale_id).in_(sale_ids))
+    # theirs, and those about their visits to others (a technician told where to go next)
+    theirs = [SmsMessage.customer_id == customer_id, col(SmsMessage.visit_id).in_(visit_ids)]
     if phone:  # replies from their number that were never tied to them
         theirs += [SmsMessage.to_number == phone, SmsMessage.from_number == phone]
     messages = list(session.exec(select(SmsMessage).where(or_(*theirs))))
@@ -69,8 +73,6 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> Erasure:
             message.from_number = ""
         session.add(message)
 
-    sale_ids = select(Sale.id).where(Sale.customer_id == customer_id)
-    visit_ids = select(Visit.id).where(col(Visit.sale_id).in_(sale_ids))
     now = utcnow()
     entries = list(
         session.exec(select(CalendarEntry).where(col(CalendarEntry.visit_id).in_(visit_ids)))

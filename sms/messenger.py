@@ -169,10 +169,16 @@ class Messenger:
         return self._send(draft, idempotency_key)
 
     def send_to_staff(
-        self, staff_id: int, template: str, idempotency_key: str, values: dict[str, str]
+        self,
+        staff_id: int,
+        template: str,
+        idempotency_key: str,
+        values: dict[str, str],
+        visit_id: int | None = None,
     ) -> SendOutcome:
         """A text to a staff member (``sms.templates.STAFF_TEMPLATES``), in their user's
-        language; one without a phone number is skipped."""
+        language; one without a phone number is skipped. ``visit_id``: the visit it names (its
+        customer's erasure blanks it)."""
         if template not in t.STAFF_TEMPLATES:
             raise ValueError(f"{template!r} is not a text for staff")
         with Session(self.engine) as session:
@@ -181,7 +187,7 @@ class Messenger:
                 raise LookupError(f"unknown staff member {staff_id}")
             user = session.exec(select(User).where(User.staff_id == staff_id)).first()
             body = t.render(template, user.locale if user else None, **values)
-            draft = _Draft(None, staff.phone or "", body, template)
+            draft = _Draft(None, staff.phone or "", body, template, visit_id)
         return self._send(draft, idempotency_key)
 
     def send_reply(

@@ -19,10 +19,10 @@ def tell_staff_of_route_changes(
     next one. Returns the ids of those texted (one without a phone number is not). Idempotent:
     one text per plan and staff member, however often this runs."""
     with Session(messenger.engine) as session:
-        texts = []
+        texts: list[tuple[int, str, dict[str, str], int | None]] = []
         for change in changed_routes(session, plan_id, previous_plan_id):
             if change.next_visit_id is None or change.next_start is None:
-                texts.append((change.staff_id, "staff_route_cleared", {}))
+                texts.append((change.staff_id, "staff_route_cleared", {}, None))
                 continue
             visit = session.get(Visit, change.next_visit_id)
             sale = session.get(Sale, visit.sale_id) if visit else None
@@ -32,10 +32,11 @@ def tell_staff_of_route_changes(
                 "start": t.format_clock(change.next_start, messenger.settings.timezone),
                 "customer": t.shorten(customer.name, t.CUSTOMER_MAX) if customer else "",
                 "address": t.shorten(customer.address, t.ADDRESS_MAX) if customer else "",
-            }))  # fmt: skip
+            }, change.next_visit_id))  # fmt: skip
     texted = []
-    for staff_id, template, values in texts:
-        sent = messenger.send_to_staff(staff_id, template, f"route/{plan_id}/{staff_id}", values)
+    for staff_id, template, values, visit_id in texts:
+        key = f"route/{plan_id}/{staff_id}"
+        sent = messenger.send_to_staff(staff_id, template, key, values, visit_id)
         if sent.message_id is not None:
             texted.append(staff_id)
     return texted

@@ -67,6 +67,17 @@ def _customer_with_a_past(engine: Engine) -> dict[str, int]:
         )  # never tied to her
         s.add(
             SmsMessage(
+                direction="outbound",
+                visit_id=visit.id,
+                to_number="+34611000009",
+                from_number="+34600000000",
+                body="Tu ruta de hoy ha cambiado. Próxima a las 10:00: Ana Ruiz, Calle Mayor 1.",
+                template="staff_route_changed",
+                status="delivered",
+            )
+        )  # to her technician, about her visit
+        s.add(
+            SmsMessage(
                 direction="inbound",
                 to_number="+34600000000",
                 from_number="+34699999999",
@@ -83,7 +94,7 @@ def test_erasing_a_customer_keeps_the_history_without_the_person(engine: Engine)
     ids = _customer_with_a_past(engine)
     with session_scope(engine) as s:
         result = erase_customer(s, ids["customer"], "admin@x.es")
-    assert (result.messages, result.calendar_entries, result.survey_comments) == (2, 1, 1)
+    assert (result.messages, result.calendar_entries, result.survey_comments) == (3, 1, 1)
     with Session(engine) as s:
         c = s.get(Customer, ids["customer"])
         assert c is not None
@@ -93,6 +104,7 @@ def test_erasing_a_customer_keeps_the_history_without_the_person(engine: Engine)
         bodies = sorted((m.body, m.to_number, m.from_number) for m in s.exec(select(SmsMessage)))
         assert bodies == [
             ("", "", "+34600000000"), ("", "+34600000000", ""),
+            ("", "+34611000009", "+34600000000"),  # the technician's number stays
             ("Otro cliente", "+34600000000", "+34699999999"),
         ]  # fmt: skip
         entry = s.exec(select(CalendarEntry)).one()
@@ -107,7 +119,7 @@ def test_erasing_a_customer_keeps_the_history_without_the_person(engine: Engine)
         kept = s.exec(select(AuditEntry).where(AuditEntry.entity == "customer")).all()
         assert [(e.action, e.details) for e in kept] == [
             ("customer.create", {}), ("customer.update", {}),
-            ("customer.erase", {"messages": 2, "calendar_entries": 1, "survey_comments": 1}),
+            ("customer.erase", {"messages": 3, "calendar_entries": 1, "survey_comments": 1}),
         ]  # fmt: skip
 
 

@@ -79,7 +79,7 @@ def test_technicians_whose_route_for_today_changed_are_texted_once(
     assert {s.visit_id for s in to_go} == {w.visits["south"], w.visits["west"]}
     customer = "south" if to_go[0].visit_id == w.visits["south"] else "west"
     (told,) = messages(engine, to_number="+34611000002")
-    assert told.template == "staff_route_changed"
+    assert (told.template, told.visit_id) == ("staff_route_changed", to_go[0].visit_id)
     assert told.body.startswith(
         f"Your route for today changed (visits to go: 2). Next at "
         f"{format_clock(to_go[0].start, settings.timezone)}: {customer}, "
