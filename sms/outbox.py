@@ -42,6 +42,18 @@ class OutboxGateway:
     def send(self, message: OutgoingSms) -> SendResult:
         return SendResult(provider_sid=fake_sid(), status="delivered", from_number=self._number)
 
+    def number_conversation(self, number: str, limit: int = 500) -> list[SmsMessage]:
+        """What the phone with ``number`` shows (a technician's): oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(SmsMessage)
+                .where(or_(col(SmsMessage.to_number) == number,
+                           col(SmsMessage.from_number) == number))
+                .order_by(col(SmsMessage.id).desc())
+                .limit(limit)
+            ).all()  # fmt: skip
+        return list(reversed(rows))
+
     def conversation(self, customer: Customer, limit: int = 500) -> list[SmsMessage]:
         """What the customer's phone shows: messages to and from their number, oldest first."""
         with Session(self._engine) as session:

@@ -272,6 +272,36 @@ def test_simulator_reply_goes_through_the_same_pipeline(app, engine, workflows):
     assert "queda confirmada" in html
 
 
+def test_simulator_shows_a_technicians_route_texts_and_answers_as_them(app, engine):
+    """A technician texted about their route is listed under Staff; their phone shows the
+    text, and an answer typed there reaches the office's inbox (not "unknown number")."""
+    from domain.schemas import StaffIn
+    from domain.services import create_staff
+
+    make_company(engine)
+    with session_scope(engine) as s:
+        staff = create_staff(s, StaffIn(name="Nuria Gil", phone="+34611000009",
+                                        home_latitude=40.0, home_longitude=-3.0))  # fmt: skip
+        staff_id = staff.id
+    with app.app_context():
+        services(app).messenger.send_to_staff(staff_id, "staff_route_cleared", "route/1/1", {})
+    client, csrf = dispatcher(app, engine)
+    html = client.get("/sms/simulator").get_data(as_text=True)
+    assert f'href="/sms/simulator?staff={staff_id}"' in html and "Nuria Gil" in html
+    html = client.get(f"/sms/simulator?staff={staff_id}").get_data(as_text=True)
+    assert "no te quedan visitas hoy" in html
+    assert f'action="/sms/simulator/staff/{staff_id}/reply"' in html
+    answered = {"body": "Entendido, vuelvo al taller", "csrf_token": csrf}
+    response = client.post(f"/sms/simulator/staff/{staff_id}/reply", data=answered)
+    assert response.headers["Location"].endswith(f"/sms/simulator?staff={staff_id}")
+    answer = messages(engine, direction="inbound")[0]
+    assert (answer.from_number, answer.template) == ("+34611000009", "staff_route_cleared")
+    assert messages(engine, template="unknown_number") == []
+    inbox = client.get("/inbox/?show=open").get_data(as_text=True)
+    assert "Entendido, vuelvo al taller" in inbox
+    assert client.get("/sms/simulator?staff=999").status_code == 404
+
+
 def test_simulator_is_for_dispatchers_only(app, engine):
     make_company(engine)
     assert app.test_client().get("/sms/simulator").status_code in (302, 401)

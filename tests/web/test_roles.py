@@ -30,6 +30,7 @@ def get_routes(w: World) -> list[tuple[str, dict[str, int]]]:
         ("/sales/renewals.csv", office),
         ("/surveys/", office),
         ("/inbox/", office),
+        ("/sms/simulator", office),
         ("/field-work/", office),
         ("/surveys/export.csv", office),
         ("/staff/", office),
@@ -67,6 +68,8 @@ def post_routes(w: World) -> list[str]:
         "/inbox/1/reopen",
         f"/sales/{w.sales[0]}/contract",
         f"/sales/{w.sales[0]}/sms",
+        f"/sms/simulator/{w.customers[0]}/reply",
+        f"/sms/simulator/staff/{w.staff['ana']}/reply",
         "/admin/tokens",
     ]
 

@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from domain.db import session_scope
-from domain.models import Customer, SmsMessage
+from domain.models import Customer, SmsMessage, Staff
 from domain.visits import flag_phone_call
 from sms.gateway import gateway_from_settings
 from sms.inbound import HandOff, InboundPipeline, InboundSms, ReplyHandler
@@ -268,6 +268,7 @@ def _outbox() -> OutboxGateway:
 @role_required("admin", "dispatcher")
 def simulator() -> str:
     selected_id = request.args.get("customer", type=int)
+    staff_id = request.args.get("staff", type=int)
     with Session(engine()) as session:
         latest = (
             select(SmsMessage.customer_id, func.max(SmsMessage.id).label("last"))
@@ -291,17 +292,29 @@ def simulator() -> str:
                 .limit(200)
             )
         )
+        texted = select(SmsMessage.to_number).where(col(SmsMessage.customer_id).is_(None))
+        staff = list(session.exec(
+            select(Staff).where(col(Staff.phone).in_(texted)).order_by(Staff.name).limit(200)
+        ))  # fmt: skip
+        member = session.get(Staff, staff_id) if staff_id else None
+        if staff_id and (member is None or not member.phone):
+            abort(404)
         selected = session.get(Customer, selected_id) if selected_id else None
         if selected_id and selected is None:
             abort(404)
-        if selected is None and talking:
+        if selected is None and member is None and talking:
             selected = talking[0]
-    conversation = _outbox().conversation(selected) if selected else []
+    if member is not None:
+        conversation = _outbox().number_conversation(member.phone or "")
+    else:
+        conversation = _outbox().conversation(selected) if selected else []
     return render_template(
         "sms/simulator.html",
         talking=talking,
         others=others,
-        selected=selected,
+        staff=staff,
+        member=member,
+        selected=selected if member is None else None,
         conversation=conversation,
         gateway=services().messenger.gateway.name,
     )
@@ -310,21 +323,38 @@ def simulator() -> str:
 @bp.post("/simulator/<int:customer_id>/reply")
 @role_required("admin", "dispatcher")
 def simulator_reply(customer_id: int):  # type: ignore[no-untyped-def]
-    body = (request.form.get("body") or "").strip()
     with Session(engine()) as session:
         customer = session.get(Customer, customer_id)
         if customer is None:
             abort(404)
         phone = customer.phone
+    return _simulate_answer(phone, url_for("sms.simulator", customer=customer_id))
+
+
+@bp.post("/simulator/staff/<int:staff_id>/reply")
+@role_required("admin", "dispatcher")
+def simulator_staff_reply(staff_id: int):  # type: ignore[no-untyped-def]
+    """A technician answering a text about their route, as their phone would."""
+    with Session(engine()) as session:
+        member = session.get(Staff, staff_id)
+        if member is None or not member.phone:
+            abort(404)
+        phone = member.phone
+    return _simulate_answer(phone, url_for("sms.simulator", staff=staff_id))
+
+
+def _simulate_answer(phone: str, back: str):  # type: ignore[no-untyped-def]
+    """Receive the form's answer from ``phone`` through the real inbound pipeline."""
+    body = (request.form.get("body") or "").strip()
     if services().messenger.gateway.name != "outbox":
-        # With a real network customers answer from their own phones, not from here.
+        # With a real network people answer from their own phones, not from here.
         abort(403)
     if not body:
         flash(_("Write the customer's answer first."), "error")
-        return redirect(url_for("sms.simulator", customer=customer_id))
+        return redirect(back)
     if len(body) > 1600:
         flash(_("An SMS answer can be at most 1600 characters."), "error")
-        return redirect(url_for("sms.simulator", customer=customer_id))
+        return redirect(back)
     svc = services()
     sms = InboundSms(
         provider_sid=fake_sid("SM"),
@@ -340,4 +370,4 @@ def simulator_reply(customer_id: int):  # type: ignore[no-untyped-def]
                 flash(_("The answer is stored; the workflow could not be reached yet."), "warning")
         except TimeoutError:
             flash(_("The answer is stored and still being processed."), "info")
-    return redirect(url_for("sms.simulator", customer=customer_id))
+    return redirect(back)
