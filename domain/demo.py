@@ -300,6 +300,11 @@ def days_to_draft(now: datetime) -> list[date]:
     return days
 
 
+def _staff_phone(index: int) -> str:
+    """A staff member's mobile number (no random draw: the customers' stream stays as it was)."""
+    return f"+34600100{index + 1:03d}"
+
+
 def _phone(rng: random.Random) -> str:
     return f"+346{rng.randint(10_000_000, 99_999_999)}"
 
@@ -343,6 +348,7 @@ def seed_demo(
                     role=StaffRole.TECHNICIAN,
                     skills=skills,
                     email=_email(name),
+                    phone=_staff_phone(len(staff_ids)),  # route texts (SMS simulator)
                     home_address=f"{address}, València",
                     home_latitude=lat,
                     home_longitude=lon,
@@ -360,6 +366,7 @@ def seed_demo(
                     role=StaffRole.TRAINER,
                     skills=skills,
                     email=_email(name),
+                    phone=_staff_phone(len(staff_ids)),
                     home_address=f"{address}, València",
                     home_latitude=lat,
                     home_longitude=lon,

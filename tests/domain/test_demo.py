@@ -19,6 +19,9 @@ def test_seed_demo_builds_the_company(engine, tmp_path) -> None:  # type: ignore
     with Session(engine) as s:
         staff = s.exec(select(Staff)).all()
         assert Counter(m.role for m in staff) == {"technician": 8, "trainer": 3}
+        phones = {m.phone for m in staff}  # their route texts show in the SMS simulator
+        assert None not in phones and len(phones) == 11
+        assert not phones & {c.phone for c in s.exec(select(Customer))}
         stages = Counter(sale.stage for sale in s.exec(select(Sale)))
         assert {"installation", "training", "survey", "maintenance", "ended"} <= set(stages)
         locales = Counter(c.locale for c in s.exec(select(Customer)))
