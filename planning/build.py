@@ -100,7 +100,8 @@ class BuiltProblem:
     # kept where the base plan has them because done or failed (the day's history)
     history_ids: set[int] = field(default_factory=set)
     kept_before: datetime | None = None  # today: what starts before it stays as it is
-    slipped_ids: set[int] = field(default_factory=set)  # kept, later or longer than planned
+    # kept, later or longer than planned: visit id -> its staff member
+    slipped: dict[int, int] = field(default_factory=dict)
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
 
@@ -225,7 +226,7 @@ def build_problem(
     tz_name: str,
     staff_names: dict[int, str] | None = None,
     now: datetime | None = None,
-    follow_delays: bool = True,
+    delays_ignored: frozenset[int] = frozenset(),
 ) -> BuiltProblem:
     """The day's optimizer problem; visits that cannot go in at all are listed as excluded.
 
@@ -234,8 +235,8 @@ def build_problem(
     before ``now`` plus ``TODAY_LEAD_SECONDS``, and no other visit starts before it (a window
     that has passed leaves its visit out); a dispatcher's pin elsewhere wins over keeping.
     What is kept keeps its staff member and planned start, later where its route runs late
-    (:func:`day_slips`), and lasts longer where the technician stays or stayed longer (not with
-    ``follow_delays`` False: as planned)."""
+    (:func:`day_slips`), and lasts longer where the technician stays or stayed longer (as
+    planned on the routes of the staff ids in ``delays_ignored``)."""
     clock = clock_for(candidates.plan_date, tz_name, candidates.staff)
     not_before = None
     if now is not None and 0 < clock.seconds(now) + TODAY_LEAD_SECONDS < clock.horizon:
@@ -244,7 +245,7 @@ def build_problem(
     staff_ids = {m.id for m in members}
     names = staff_names or {}
     # only the day itself has news (a report made days later says nothing of the route)
-    slips = day_slips(candidates, now) if not_before is not None and follow_delays else {}
+    slips = day_slips(candidates, now) if not_before is not None else {}
     shift_end = {m.id: m.shift.end for m in members}
     built = BuiltProblem(
         problem=Problem(staff=(), visits=()),
@@ -342,13 +343,13 @@ def build_problem(
         if frozen:
             assert previous_start is not None
             pinned_staff, pinned_start, locked = previous_staff, previous_start, False
-            slip = slips.get(c.id)
+            slip = slips.get(c.id) if previous_staff not in delays_ignored else None
             if slip is not None:  # later, longer: never past the shift (that would drop it)
                 room = max(0, shift_end[previous_staff] - previous_start - duration)
                 pinned_start += min(slip.start, room)
                 duration += min(slip.end, room - min(slip.start, room))
                 if slip.start or slip.end:
-                    built.slipped_ids.add(c.id)
+                    built.slipped[c.id] = previous_staff
             built.locked_ids.discard(c.id)
             if closed:
                 built.history_ids.add(c.id)

@@ -200,10 +200,12 @@ def draft_plan(
         return _nothing_to_plan(params)
 
     solution = solve_built(built)
-    if built.slipped_ids & {u.visit_id for u in solution.unassigned}:
-        # A route's delay, followed, leaves out what is under way: keep it as planned instead.
-        progress("the delays do not fit the day: keeping what is under way as planned")
-        built = build_problem(candidates, settings.timezone, names, now=now, follow_delays=False)
+    late = frozenset(built.slipped[u.visit_id] for u in solution.unassigned
+                     if u.visit_id in built.slipped)  # fmt: skip
+    if late:
+        # Following a route's delay leaves out what is under way: keep that route as planned.
+        progress("a route's delay does not fit its day: keeping it as planned")
+        built = build_problem(candidates, settings.timezone, names, now=now, delays_ignored=late)
         solution = solve_built(built)
     progress("storing the draft plan")
     for attempt in range(_VERSION_RETRIES):

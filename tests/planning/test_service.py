@@ -735,19 +735,34 @@ def test_re_planning_today_never_pushes_what_is_kept_past_the_shift(
 ) -> None:
     """Ana checked in at the install at 09:20 and never reported it: at 16:50 the clock says
     she is still there, almost seven hours late. Followed, that delay does not fit her shift
-    and the drive home: what is under way is kept as planned rather than dropped."""
+    and the drive home: her route keeps what is under way as planned rather than dropping it.
+    Ben's route, whose afternoon visit ended 20 min late (reported done), follows his."""
+    from domain.db import session_scope
+    from domain.visits import set_status
     from tests.planning.conftest import utc
 
     w = world
+    w.add_staff("ben", ["boiler"])
+    w.add_customer("west", "west")
+    w.add_visit("boiler", "west", ["boiler"], windows=[window("14:30", "14:35")])
     before = _late_morning(w, plan_settings)
+    assert before["boiler"].staff_id == w.staff["ben"]
     w.update_visit("install", arrived_at=before["install"].start + timedelta(minutes=20))
+    late = timedelta(minutes=20)
+    with session_scope(w.engine) as session:
+        set_status(session, w.visits["boiler"], "completed", "ben@example.com")
+    w.update_visit("boiler", arrived_at=before["boiler"].start,
+                   finished_at=before["boiler"].end + late)  # fmt: skip
     replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 15, 50))
     after = by_visit(w, replan.plan_id)
-    assert not {"install", "repair"} & set(unassigned(w, replan.plan_id))
+    assert not {"install", "repair", "boiler"} & set(unassigned(w, replan.plan_id))
     for name in ("install", "repair"):
         assert (after[name].staff_id, after[name].start, after[name].end) == (
             w.staff["ana"], before[name].start, before[name].end
         )  # fmt: skip
+    assert (after["boiler"].start, after["boiler"].end) == (
+        before["boiler"].start, before["boiler"].end + late
+    )  # fmt: skip
 
 
 def test_re_planning_today_after_a_visit_reported_late_starts_the_next_one_later(
