@@ -102,6 +102,8 @@ class BuiltProblem:
     kept_before: datetime | None = None  # today: what starts before it stays as it is
     # kept, later or longer than planned: visit id -> its staff member
     slipped: dict[int, int] = field(default_factory=dict)
+    route_delays: dict[int, int] = field(default_factory=dict)  # staff id -> minutes followed
+    delays_ignored: frozenset[int] = frozenset()  # staff whose delay did not fit their day
     released_locks: dict[int, str] = field(default_factory=dict)
     effective_priorities: dict[int, int] = field(default_factory=dict)
 
@@ -253,6 +255,7 @@ def build_problem(
         candidates=candidates,
         excluded=list(candidates.excluded),
         kept_before=clock.datetime(not_before) if not_before is not None else None,
+        delays_ignored=delays_ignored,
     )
     visits: list[OptVisit] = []
     for c in candidates.visits:
@@ -346,10 +349,14 @@ def build_problem(
             slip = slips.get(c.id) if previous_staff not in delays_ignored else None
             if slip is not None:  # later, longer: never past the shift (that would drop it)
                 room = max(0, shift_end[previous_staff] - previous_start - duration)
-                pinned_start += min(slip.start, room)
-                duration += min(slip.end, room - min(slip.start, room))
-                if slip.start or slip.end:
+                later = min(slip.start, room)
+                longer = min(slip.end, room - later)
+                pinned_start, duration = pinned_start + later, duration + longer
+                if later or longer:
                     built.slipped[c.id] = previous_staff
+                    minutes = max(later, longer) // 60
+                    delays = built.route_delays
+                    delays[previous_staff] = max(delays.get(previous_staff, 0), minutes)
             built.locked_ids.discard(c.id)
             if closed:
                 built.history_ids.add(c.id)

@@ -200,6 +200,10 @@ def store_draft(
         "rules": list(solution.rules_checked),
         "staff_available": len(built.problem.staff),
         "kept_before": _iso(built.kept_before) if built.kept_before is not None else None,
+        # today: routes planned with their delay (staff id -> minutes), and those whose delay
+        # did not fit their day (kept as planned)
+        "running_late": {str(k): v for k, v in sorted(built.route_delays.items())},
+        "late_kept_as_planned": sorted(built.delays_ignored),
         "staff_off": {str(k): v for k, v in sorted(built.candidates.staff_off.items())},
         "visits_considered": len(built.problem.visits) + len(built.excluded),
         "assigned": len(assigned),

@@ -763,6 +763,8 @@ def test_re_planning_today_never_pushes_what_is_kept_past_the_shift(
     assert (after["boiler"].start, after["boiler"].end) == (
         before["boiler"].start, before["boiler"].end + late
     )  # fmt: skip
+    assert replan.summary["running_late"] == {str(w.staff["ben"]): 20}
+    assert replan.summary["late_kept_as_planned"] == [w.staff["ana"]]
 
 
 def test_re_planning_today_after_a_visit_reported_late_starts_the_next_one_later(

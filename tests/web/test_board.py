@@ -475,3 +475,25 @@ def test_re_optimizing_today_says_what_stays_as_it_was(
     later = client.post(f"/board/{NEXT_DAY.isoformat()}/optimize", data={"csrf_token": token})
     assert not any(m.startswith("Today") for m in flashes(
         client.get(later.location).get_data(as_text=True)))  # fmt: skip
+
+
+def test_re_optimizing_today_names_the_routes_planned_with_their_delay(
+    client_for, world: World, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ana checked in 20 min late at her 09:00 install (the approved plan's); at 10:00 the
+    dispatcher re-optimizes: the board says her route is planned with that delay."""
+    import planning.service
+
+    with session_scope(sqlite_engine) as s:
+        plan = s.get(DailyPlan, world.plan_id)
+        assert plan is not None
+        plan.status = PlanStatus.APPROVED.value
+        visit = s.get(Visit, world.visits[0])
+        assert visit is not None
+        visit.arrived_at = at(PLAN_DAY, 9, 20)
+    monkeypatch.setattr(planning.service, "utcnow", lambda: at(PLAN_DAY, 10, 0))
+    client, token = client_for("dispatcher")
+    response = client.post(f"/board/{DAY}/optimize", data={"csrf_token": token})
+    said = flashes(client.get(response.location).get_data(as_text=True))
+    assert "Running late, planned with the delay: Ana Técnica (20 min)." in said
+    assert not any(m.startswith("Too late to fit the day") for m in said)

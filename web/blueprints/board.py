@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -26,7 +27,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from domain import audit
 from domain.db import session_scope
@@ -180,12 +181,12 @@ def draft_for_day(plan_date: date, actor: str, reason: str) -> int | None:
         audit.record(s, actor, "plan.replan", "dailyplan", plan_id, reason=reason)
         assigned, unassigned = plan_counts(s, plan_id)
         plan = s.get(DailyPlan, plan_id)
-        kept_before = plan.solver_summary.get("kept_before") if plan is not None else None
-    _flash_draft(assigned, unassigned, kept_before)
+        summary = dict(plan.solver_summary) if plan is not None else {}
+    _flash_draft(assigned, unassigned, summary)
     return plan_id
 
 
-def _flash_draft(assigned: int, unassigned: int, kept_before: str | None) -> None:
+def _flash_draft(assigned: int, unassigned: int, summary: dict[str, Any]) -> None:
     flash(
         _(
             "New draft plan: %(assigned)d visits assigned, %(unassigned)d unassigned.",
@@ -194,11 +195,27 @@ def _flash_draft(assigned: int, unassigned: int, kept_before: str | None) -> Non
         ),
         "success",
     )
-    if kept_before:  # re-planning today
-        at = datetime.fromisoformat(kept_before).astimezone(ZoneInfo(settings().timezone))
-        flash(_("Today: what starts before %(at)s, and every visit checked in, stays with its "
-                "technician, later where the route runs late; nothing else is placed earlier.",
-                at=at.strftime("%H:%M")), "info")  # fmt: skip
+    kept_before = summary.get("kept_before")
+    if not kept_before:
+        return
+    at = datetime.fromisoformat(kept_before).astimezone(ZoneInfo(settings().timezone))
+    flash(_("Today: what starts before %(at)s, and every visit checked in, stays with its "
+            "technician, later where the route runs late; nothing else is placed earlier.",
+            at=at.strftime("%H:%M")), "info")  # fmt: skip
+    late = {int(k): v for k, v in (summary.get("running_late") or {}).items()}
+    kept = [int(k) for k in summary.get("late_kept_as_planned") or []]
+    if not late and not kept:
+        return
+    with Session(engine()) as s:
+        found = s.exec(select(Staff).where(col(Staff.id).in_([*late, *kept])))
+        names = {m.id: m.name for m in found}
+    if late:
+        routes = ", ".join(f"{names.get(k, k)} ({v} min)" for k, v in late.items())
+        flash(_("Running late, planned with the delay: %(routes)s.", routes=routes), "info")
+    if kept:
+        routes = ", ".join(str(names.get(k, k)) for k in kept)
+        flash(_("Too late to fit the day, kept as planned (check with the technician): "
+                "%(routes)s.", routes=routes), "warning")  # fmt: skip
 
 
 def draft_through_workflow(
@@ -242,7 +259,7 @@ def draft_directly(plan_date: date, actor: str, reason: str) -> int | None:
         return None
     with session_scope(engine()) as s:
         audit.record(s, actor, "plan.draft", "dailyplan", result.plan_id, reason=reason)
-    _flash_draft(result.assigned, result.unassigned, result.summary.get("kept_before"))
+    _flash_draft(result.assigned, result.unassigned, result.summary)
     return result.plan_id
 
 
