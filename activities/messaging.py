@@ -71,7 +71,8 @@ class SmsActivities:
 
     @activity.defn(name="send_route_change_sms")
     def send_route_change_sms(self, data: RouteChangeSmsIn) -> RouteChangeSmsOut:
-        """Text the staff whose route the plan changed (the workflow asks on the day only)."""
+        """Text the staff whose route the plan gives or changes (the workflow asks on the day
+        only)."""
         from sms.staff_notices import tell_staff_of_route_changes
 
         texted = self._guarded(

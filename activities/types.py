@@ -186,10 +186,11 @@ class SaleSmsIn:
 
 @dataclass
 class RouteChangeSmsIn:
-    """A plan just approved over ``previous_plan_id``: text the staff whose route changed."""
+    """A plan just approved over ``previous_plan_id`` (None: the day's first): text the staff
+    whose route it gives or changes."""
 
     plan_id: int
-    previous_plan_id: int
+    previous_plan_id: int | None = None
 
 
 @dataclass

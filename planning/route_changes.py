@@ -45,11 +45,13 @@ def _still_to_do(session: Session, plan_id: int) -> dict[int, list[tuple[int, da
     return routes
 
 
-def changed_routes(session: Session, plan_id: int, previous_plan_id: int) -> list[RouteChange]:
+def changed_routes(
+    session: Session, plan_id: int, previous_plan_id: int | None
+) -> list[RouteChange]:
     """The staff members whose visits still to do plan ``plan_id`` changed from
     ``previous_plan_id`` (another visit, another order, or one moved by ``MOVE_TOLD_FROM`` or
-    more), by staff id."""
-    before = _still_to_do(session, previous_plan_id)
+    more; None: the day's first plan, every route is new), by staff id."""
+    before = _still_to_do(session, previous_plan_id) if previous_plan_id is not None else {}
     after = _still_to_do(session, plan_id)
     changes = []
     for staff_id in sorted(set(before) | set(after)):

@@ -1,5 +1,5 @@
-"""Texting technicians whose route for today a newly approved plan changed: they are out on
-the road and may not have the phone page open."""
+"""Texting technicians whose route for today a newly approved plan gives or changes: they are
+out on the road and may not have the phone page open."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from sms.messenger import Messenger
 
 
 def tell_staff_of_route_changes(
-    messenger: Messenger, plan_id: int, previous_plan_id: int
+    messenger: Messenger, plan_id: int, previous_plan_id: int | None
 ) -> list[int]:
     """Text every staff member whose visits still to do plan ``plan_id`` changed from
-    ``previous_plan_id`` (both plans of the day, which is today): how many are left and the
-    next one. Returns the ids of those texted (one without a phone number is not). Idempotent:
-    one text per plan and staff member, however often this runs."""
+    ``previous_plan_id`` (both plans of the day, which is today; None: the day's first plan,
+    approved on the day: each route is news): how many are left and the next one. Returns the
+    ids of those texted (one without a phone number is not). Idempotent: one text per plan and
+    staff member, however often this runs."""
     with Session(messenger.engine) as session:
         texts: list[tuple[int, str, dict[str, str], int | None]] = []
         for change in changed_routes(session, plan_id, previous_plan_id):
@@ -27,7 +28,8 @@ def tell_staff_of_route_changes(
             visit = session.get(Visit, change.next_visit_id)
             sale = session.get(Sale, visit.sale_id) if visit else None
             customer = session.get(Customer, sale.customer_id) if sale else None
-            texts.append((change.staff_id, "staff_route_changed", {
+            template = "staff_route_changed" if previous_plan_id else "staff_route_new"
+            texts.append((change.staff_id, template, {
                 "count": str(change.to_go),
                 "start": t.format_clock(change.next_start, messenger.settings.timezone),
                 "customer": t.shorten(customer.name, t.CUSTOMER_MAX) if customer else "",

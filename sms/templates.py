@@ -44,7 +44,7 @@ SALE_TEMPLATES = (
 # message instead (the office reads that reply; the visit needs its own answer).
 ASK_AGAIN_TEMPLATES = ("visit_confirmation_asked_again",)
 # Texts to staff members, not customers (``Messenger.send_to_staff``): their route changed.
-STAFF_TEMPLATES = ("staff_route_changed", "staff_route_cleared")
+STAFF_TEMPLATES = ("staff_route_new", "staff_route_changed", "staff_route_cleared")
 # Texts offered to the office to edit and send as written (``Messenger.send_text``).
 OFFICE_DRAFTS = ("office_running_late",)
 # ... and the short answers the inbound pipeline sends back.
@@ -109,6 +109,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "visit_on_the_way": {
         "es": "{staff} va de camino para su {kind}: llegará hacia las {eta}.",
         "en": "{staff} is on the way for your {kind} of {product} and will arrive around {eta}.",
+    },
+    "staff_route_new": {
+        "es": "Tu ruta de hoy (visitas: {count}). Primera a las {start}: {customer}, {address}.",
+        "en": "Your route for today (visits: {count}). First at {start}: {customer}, {address}.",
     },
     "staff_route_changed": {
         "es": "Tu ruta de hoy ha cambiado (visitas por hacer: {count}). Próxima a las {start}: "

@@ -144,9 +144,8 @@ class DailyPlanning:
         notified = await self._tell_visits(approved)
         await self._publish(approved.plan_id)
         on_the_day = local_date(workflow.now(), self.timezone).isoformat() == self.plan_date
-        if on_the_day and approved.superseded_plan_id is not None:
-            if workflow.patched(ROUTE_SMS_PATCH):  # technicians are out: tell them
-                self._in_background(self._tell_staff(approved.plan_id, approved.superseded_plan_id))
+        if on_the_day and workflow.patched(ROUTE_SMS_PATCH):  # they may be out: tell them
+            self._in_background(self._tell_staff(approved.plan_id, approved.superseded_plan_id))
         if self.status == "approving":
             self.status = "approved"
         return c.ApprovePlanResult(plan_id=approved.plan_id, visits_notified=notified)
@@ -196,8 +195,9 @@ class DailyPlanning:
         results = await asyncio.gather(*sends)
         return sum(1 for ok in results[: len(approved.visits)] if ok)
 
-    async def _tell_staff(self, plan_id: int, previous_plan_id: int) -> None:
-        """Text the technicians whose route for today changed; a failure is logged, no more."""
+    async def _tell_staff(self, plan_id: int, previous_plan_id: int | None) -> None:
+        """Text the technicians whose route for today is new or changed; a failure is logged,
+        no more."""
         try:
             await workflow.execute_activity_method(
                 SmsActivities.send_route_change_sms,

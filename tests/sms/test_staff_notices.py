@@ -101,3 +101,26 @@ def test_technicians_whose_route_for_today_changed_are_texted_once(
     assert (handoff.action, handoff.reply_message_id) == ("for_the_office:thanks", None)
     with Session(engine) as session:
         assert count_to_handle(session) == 1
+
+
+def test_the_days_first_plan_approved_on_the_day_gives_each_technician_their_route(
+    engine: Engine, messenger: Messenger
+) -> None:
+    """Nobody approved Monday's plan the day before: approved on the morning itself, each
+    technician with visits is texted how many and the first one; one with none is not."""
+    settings = messenger.settings.replace(arrival_window_minutes=120, osrm_url="")
+    w = World(engine)
+    w.add_staff("ana", ["repair"], phone="+34611000001")
+    w.add_staff("ben", ["install"], phone="+34611000002")
+    w.add_customer("east", "east")
+    w.add_visit("east", "east", ["repair"], windows=[window("10:00", "10:05")])
+    first = _approve(w, settings)
+    assert tell_staff_of_route_changes(messenger, first, None) == [w.staff["ana"]]
+    (told,) = messages(engine, to_number="+34611000001")
+    (stop,) = _route(engine, first, w.staff["ana"])
+    assert (told.template, told.visit_id) == ("staff_route_new", w.visits["east"])
+    assert told.body.startswith(
+        f"Tu ruta de hoy (visitas: 1). Primera a las "
+        f"{format_clock(stop.start, settings.timezone)}: east, "
+    )
+    assert messages(engine, to_number="+34611000002") == []
