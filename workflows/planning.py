@@ -39,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Versioning: histories recorded before technicians were texted of their route's changes.
 ROUTE_SMS_PATCH = "route-change-sms"
+# Staff are not texted at night: a plan approved earlier on its day waits until this hour.
+STAFF_TEXTS_FROM = timedelta(hours=7)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class PlanningState:
     caldav_failed_staff: list[int] = field(default_factory=list)
     last_draft: dict[str, int] = field(default_factory=dict)
     last_error: str = ""
+    staff_told_plan_id: int | None = None  # the plan the staff last had (calendar or text)
 
 
 @workflow.defn(name=c.PLANNING_WORKFLOW)
@@ -69,6 +72,7 @@ class DailyPlanning:
         self.seconds = 20.0
         self.last_error = ""
         self.timezone = "UTC"
+        self.staff_told_plan_id: int | None = None
 
     @workflow.run
     async def run(self, data: c.PlanningInput) -> c.PlanningResult:
@@ -145,7 +149,9 @@ class DailyPlanning:
         await self._publish(approved.plan_id)
         on_the_day = local_date(workflow.now(), self.timezone).isoformat() == self.plan_date
         if on_the_day and workflow.patched(ROUTE_SMS_PATCH):  # they may be out: tell them
-            self._in_background(self._tell_staff(approved.plan_id, approved.superseded_plan_id))
+            self._in_background(self._tell_staff(approved.plan_id))
+        else:  # the day before: their calendars and phone pages have it
+            self.staff_told_plan_id = approved.plan_id
         if self.status == "approving":
             self.status = "approved"
         return c.ApprovePlanResult(plan_id=approved.plan_id, visits_notified=notified)
@@ -195,13 +201,20 @@ class DailyPlanning:
         results = await asyncio.gather(*sends)
         return sum(1 for ok in results[: len(approved.visits)] if ok)
 
-    async def _tell_staff(self, plan_id: int, previous_plan_id: int | None) -> None:
-        """Text the technicians whose route for today is new or changed; a failure is logged,
-        no more."""
+    async def _tell_staff(self, plan_id: int) -> None:
+        """Text the technicians whose route for today is new or changed since the plan they
+        last had; not before ``STAFF_TEXTS_FROM`` (a plan approved at night waits, and one
+        approved after it meanwhile texts instead). A failure is logged, no more."""
+        wake = local_day_start(date.fromisoformat(self.plan_date), self.timezone) + STAFF_TEXTS_FROM
+        if workflow.now() < wake:
+            await workflow.sleep(wake - workflow.now())
+        if self.approved_plan_id != plan_id:
+            return  # approved over meanwhile: that plan tells them
+        previous, self.staff_told_plan_id = self.staff_told_plan_id, plan_id
         try:
             await workflow.execute_activity_method(
                 SmsActivities.send_route_change_sms,
-                RouteChangeSmsIn(plan_id=plan_id, previous_plan_id=previous_plan_id),
+                RouteChangeSmsIn(plan_id=plan_id, previous_plan_id=previous),
                 **options.SMS,
             )
         except ActivityError:
@@ -257,6 +270,7 @@ class DailyPlanning:
             caldav_failed_staff=sorted(self.caldav_failed),
             last_draft=dict(self.last_draft),
             last_error=self.last_error,
+            staff_told_plan_id=self.staff_told_plan_id,
         )
 
 
