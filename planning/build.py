@@ -183,21 +183,27 @@ def _whole_minutes(delay: timedelta) -> int:
     return -(-int(delay.total_seconds()) // 60) * 60
 
 
-def day_slips(candidates: DayCandidates, now: datetime | None = None) -> dict[int, Slip]:
-    """Visit id -> how it slips, from each base-plan route's latest news (see
+def day_slips(
+    candidates: DayCandidates, clock: DayClock, now: datetime | None = None
+) -> dict[int, Slip]:
+    """Visit id -> how it slips, from each base-plan route's latest news on the day (see
     :func:`planning.lateness.route_news`): the visit checked in at runs as long past its planned
     end as the route is behind; the one reported done or failed, as late as it finished; the
     one the technician is on the way to, and those after the news, start as late as the delay
-    carried to them."""
+    carried to them. A time outside the day (another day's check-in) is no news."""
+
+    def on_the_day(moment: datetime | None) -> datetime | None:
+        return moment if moment is not None and clock.origin <= moment < clock.day_end else None
+
     routes: dict[int, list[StopTimes]] = defaultdict(list)
     for c in candidates.visits:
         b, v = c.base, c.visit
         if b is None:
             continue
         routes[b.staff_id].append(StopTimes(
-            c.id, b.staff_id, b.sequence, b.start, b.window_end, v.arrived_at,
+            c.id, b.staff_id, b.sequence, b.start, b.window_end, on_the_day(v.arrived_at),
             reported=v.status in HISTORY_STATUSES, planned_arrival=b.arrival, planned_end=b.end,
-            finished_at=v.finished_at, expected_at=v.expected_at,
+            finished_at=on_the_day(v.finished_at), expected_at=on_the_day(v.expected_at),
         ))  # fmt: skip
     slips: dict[int, Slip] = {}
     for route in routes.values():
@@ -247,7 +253,7 @@ def build_problem(
     staff_ids = {m.id for m in members}
     names = staff_names or {}
     # only the day itself has news (a report made days later says nothing of the route)
-    slips = day_slips(candidates, now) if not_before is not None else {}
+    slips = day_slips(candidates, clock, now) if not_before is not None else {}
     shift_end = {m.id: m.shift.end for m in members}
     built = BuiltProblem(
         problem=Problem(staff=(), visits=()),

@@ -767,6 +767,22 @@ def test_re_planning_today_never_pushes_what_is_kept_past_the_shift(
     assert replan.summary["late_kept_as_planned"] == [w.staff["ana"]]
 
 
+def test_re_planning_today_takes_no_news_from_another_day(world: World, plan_settings) -> None:
+    """A check-in time on another day (a clock set wrong, a stale record) says nothing of
+    today's route: nothing is planned later for it."""
+    from tests.planning.conftest import utc
+
+    w = world
+    before = _late_morning(w, plan_settings)
+    w.update_visit("install", arrived_at=before["install"].start + timedelta(days=1, minutes=20))
+    replan = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 9, 5))
+    after = by_visit(w, replan.plan_id)
+    assert (after["install"].end, after["repair"].start) == (
+        before["install"].end, before["repair"].start
+    )  # fmt: skip
+    assert (replan.summary["running_late"], replan.summary["late_kept_as_planned"]) == ({}, [])
+
+
 def test_re_planning_today_after_a_visit_reported_late_starts_the_next_one_later(
     world: World, plan_settings
 ) -> None:
