@@ -204,6 +204,7 @@ def day_slips(
             c.id, b.staff_id, b.sequence, b.start, b.window_end, on_the_day(v.arrived_at),
             reported=v.status in HISTORY_STATUSES, planned_arrival=b.arrival, planned_end=b.end,
             finished_at=on_the_day(v.finished_at), expected_at=on_the_day(v.expected_at),
+            duration=timedelta(minutes=v.duration_minutes),
         ))  # fmt: skip
     slips: dict[int, Slip] = {}
     for route in routes.values():
@@ -349,6 +350,9 @@ def build_problem(
         if closed and not frozen:
             continue  # done by someone not working now: history, not a visit to plan
         duration = v.duration_minutes * 60
+        if frozen and c.base is not None and c.base.end is not None:
+            # as long as the base plan kept for it (longer, when that plan followed a delay)
+            duration = max(duration, int((c.base.end - c.base.start).total_seconds()))
         if frozen:
             assert previous_start is not None
             pinned_staff, pinned_start, locked = previous_staff, previous_start, False

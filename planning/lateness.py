@@ -3,8 +3,9 @@ far behind the plan each route is, and which customers still to visit will likel
 technician after the window they were promised (so the office can warn them).
 
 A route's delay is read from its latest news: a visit reported done or failed against its
-planned end, or else a check-in against its planned start (never negative: an early arrival
-waits for its window), or else the arrival the technician announced ("on my way"); on the day
+planned end, or else a check-in against its planned start, less any time a plan that followed
+a delay already kept for it (never negative: an early arrival waits for its window), or else
+the arrival the technician announced ("on my way"); on the day
 itself, the clock too (still on site past the planned end, not yet at the customer's past the
 planned start). The delay carries to the visits after it, not yet checked in nor reported, less
 the waiting the plan left before each of them (a technician planned to wait for a window to
@@ -37,6 +38,9 @@ class StopTimes:
     planned_end: datetime | None = None
     finished_at: datetime | None = None
     expected_at: datetime | None = None  # the arrival the technician announced
+    # how long the visit takes; a plan made while the route ran late may have kept more time
+    # for it (planned end minus start), and an arrival is late against that end
+    duration: timedelta | None = None
 
     @property
     def planned_wait(self) -> timedelta:
@@ -44,6 +48,14 @@ class StopTimes:
         if self.planned_arrival is None:
             return timedelta(0)
         return max(timedelta(0), self.planned_start - self.planned_arrival)
+
+    @property
+    def kept_beyond_duration(self) -> timedelta:
+        """The time a plan made while the route ran late kept for the visit beyond its
+        duration (its planned end already holds that much delay)."""
+        if self.duration is None or self.planned_end is None:
+            return timedelta(0)
+        return max(timedelta(0), self.planned_end - self.planned_start - self.duration)
 
     @property
     def has_news(self) -> bool:
@@ -58,7 +70,7 @@ class StopTimes:
         if self.reported and self.finished_at is not None and self.planned_end is not None:
             behind = self.finished_at - self.planned_end
         elif self.arrived_at is not None:
-            behind = self.arrived_at - self.planned_start
+            behind = self.arrived_at - self.planned_start - self.kept_beyond_duration
         elif self.expected_at is not None:  # on the way: as late as announced
             behind = self.expected_at - self.planned_start
         else:

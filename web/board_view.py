@@ -492,7 +492,7 @@ def build_board(
         _stop_times(stop.visit_id, stop.staff_id, stop.sequence, stop.arrival, stop.start,
                     stop.end, stop.window_end, visits[stop.visit_id].status,
                     visits[stop.visit_id].arrived_at, visits[stop.visit_id].finished_at,
-                    visits[stop.visit_id].expected_at)
+                    visits[stop.visit_id].expected_at, visits[stop.visit_id].duration_minutes)
         for stop in stops if stop.kind == "visit" and stop.visit_id in visits
     ], now)  # fmt: skip
     windows = {stop.visit_id: stop.window_end for stop in stops if stop.visit_id}
@@ -645,13 +645,14 @@ def visit_progress(status: str, arrived_at: datetime | None) -> str:
 def _stop_times(
     visit_id: int, staff_id: int, sequence: int, arrival: datetime, start: datetime,
     end: datetime, window_end: datetime | None, status: str, arrived_at: datetime | None,
-    finished_at: datetime | None, expected_at: datetime | None,
+    finished_at: datetime | None, expected_at: datetime | None, duration_minutes: int,
 ) -> StopTimes:  # fmt: skip
     """A planned visit's times as the running-late check reads them (page and poll alike)."""
     return StopTimes(
         visit_id, staff_id, sequence, start, window_end, arrived_at,
         reported=status in REPORTED_STATUSES, planned_arrival=arrival, planned_end=end,
         finished_at=finished_at, expected_at=expected_at,
+        duration=timedelta(minutes=duration_minutes),
     )  # fmt: skip
 
 
@@ -667,20 +668,22 @@ def board_status(session: Session, plan_date: date, now: datetime | None = None)
     if plan is not None:
         rows = session.exec(
             select(Visit.id, Visit.status, Visit.arrived_at, Visit.finished_at,
-                   Visit.expected_at, PlanStop.staff_id, PlanStop.sequence, PlanStop.arrival,
-                   PlanStop.start, PlanStop.end, PlanStop.window_end)
+                   Visit.expected_at, Visit.duration_minutes, PlanStop.staff_id,
+                   PlanStop.sequence, PlanStop.arrival, PlanStop.start, PlanStop.end,
+                   PlanStop.window_end)
             .join(PlanStop, col(PlanStop.visit_id) == col(Visit.id))
             .where(PlanStop.plan_id == plan.id)
         )  # fmt: skip
         times = []
-        for (vid, status, arrived_at, finished_at, expected_at, staff_id, sequence, arrival,
-             start, end, window_end) in rows:  # fmt: skip
+        for (vid, status, arrived_at, finished_at, expected_at, minutes, staff_id, sequence,
+             arrival, start, end, window_end) in rows:  # fmt: skip
             statuses[str(vid)] = status
             confirmed += int(status == VisitStatus.CONFIRMED)
             if stage := visit_progress(status, arrived_at):
                 progress[str(vid)] = stage
             times.append(_stop_times(vid, staff_id, sequence, arrival, start, end, window_end,
-                                     status, arrived_at, finished_at, expected_at))  # fmt: skip
+                                     status, arrived_at, finished_at, expected_at,
+                                     minutes))  # fmt: skip
         lateness = running_late(times, now)
     planned = len(statuses)
     approved = approved_plan(plans)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from planning.lateness import StopTimes, running_late
+from planning.lateness import Lateness, StopTimes, running_late
 
 T9 = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
 
@@ -118,3 +118,39 @@ def test_on_my_way_says_how_late_the_technician_will_be() -> None:
     assert running_late([first, arrived, third]).delay_minutes == {}
     later = running_late([first, announced, third], now=T9 + timedelta(minutes=150))
     assert later.delay_minutes == {7: 60}
+
+
+def test_an_arrival_is_late_against_the_end_a_late_plan_already_kept() -> None:
+    """A re-plan followed Ana's 20 min delay: her 60 min visit now ends 20 min later, and the
+    next starts later too. Her arrival 20 min late is what that plan expects: nobody is late."""
+    first = StopTimes(
+        1,
+        7,
+        1,
+        T9,
+        T9 + timedelta(hours=2),
+        T9 + timedelta(minutes=20),
+        planned_end=T9 + timedelta(minutes=80),
+        duration=timedelta(minutes=60),
+    )
+    second = StopTimes(
+        2,
+        7,
+        2,
+        T9 + timedelta(minutes=100),
+        T9 + timedelta(minutes=110),
+        planned_arrival=T9 + timedelta(minutes=100),
+    )
+    assert running_late([first, second], now=T9 + timedelta(minutes=70)) == Lateness()
+    assert first.delay() == timedelta(0)
+    earlier = StopTimes(
+        1,
+        7,
+        1,
+        T9,
+        T9 + timedelta(hours=2),
+        T9 + timedelta(minutes=20),
+        planned_end=T9 + timedelta(minutes=60),
+        duration=timedelta(minutes=60),
+    )
+    assert earlier.delay() == timedelta(minutes=20)  # the plan that did not follow it

@@ -728,6 +728,12 @@ def test_re_planning_today_keeps_a_late_technician_on_site_and_the_next_visit_la
     approve_plan(w.engine, replan.plan_id, "d@example.com")
     assert w.visit("repair").planned_start == after["repair"].start
     assert w.visit("install").arrived_at == before["install"].start + late  # kept
+    # re-planned again ten minutes later: that delay is in the plan already, not added twice
+    again = draft_plan(w.engine, plan_settings, MONDAY, SECONDS, now=utc(2026, 12, 7, 9, 15))
+    twice = by_visit(w, again.plan_id)
+    assert (twice["install"].end, twice["repair"].start) == (
+        after["install"].end, after["repair"].start
+    )  # fmt: skip
 
 
 def test_re_planning_today_never_pushes_what_is_kept_past_the_shift(
