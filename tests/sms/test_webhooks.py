@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -299,6 +300,7 @@ def test_simulator_shows_a_technicians_route_texts_and_answers_as_them(app, engi
     assert messages(engine, template="unknown_number") == []
     inbox = client.get("/inbox/?show=open").get_data(as_text=True)
     assert "Entendido, vuelvo al taller" in inbox
+    assert re.search(r'<td>Nuria Gil <span class="tag">[^<]+</span></td>', inbox)  # staff
     assert client.get("/sms/simulator?staff=999").status_code == 404
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from domain.db import session_scope
 from domain.errors import DomainError, NotFound
-from domain.models import Customer, SmsDirection, SmsMessage
+from domain.models import Customer, SmsDirection, SmsMessage, Staff
 from sms.office_replies import (
     AUTO_HANDLED,
     FOR_THE_OFFICE,
@@ -95,11 +95,16 @@ def index():  # type: ignore[no-untyped-def]
                 .offset((page - 1) * PAGE)
             )
         )
+        unknown = {m.from_number for m, c in rows if c is None}
+        staff = {
+            m.phone: m.name
+            for m in s.exec(select(Staff).where(col(Staff.phone).in_(unknown)))
+        } if unknown else {}  # fmt: skip
     open_ids = [m.id for m, _c in rows if m.template in FOR_THE_OFFICE and m.handled_at is None]
     return render_template(
         "inbox/index.html", rows=rows, open_ids=open_ids, answered=ANSWERED, show=show,
         page=page, total=total, pages=max(1, -(-total // PAGE)), for_the_office=FOR_THE_OFFICE,
-        auto=AUTO_HANDLED,
+        auto=AUTO_HANDLED, staff=staff,
     )  # fmt: skip
 
 
