@@ -148,9 +148,12 @@ class DailyPlanning:
         notified = await self._tell_visits(approved)
         await self._publish(approved.plan_id)
         on_the_day = local_date(workflow.now(), self.timezone).isoformat() == self.plan_date
-        if on_the_day and workflow.patched(ROUTE_SMS_PATCH):  # they may be out: tell them
+        # On the day, or changing a plan they already had: tell them (on the day, from 07:00).
+        if (on_the_day or self.staff_told_plan_id is not None) and workflow.patched(
+            ROUTE_SMS_PATCH
+        ):
             self._in_background(self._tell_staff(approved.plan_id))
-        else:  # the day before: their calendars and phone pages have it
+        else:  # the day's first plan, the day before: their calendars and phone pages have it
             self.staff_told_plan_id = approved.plan_id
         if self.status == "approving":
             self.status = "approved"

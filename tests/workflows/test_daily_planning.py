@@ -133,17 +133,19 @@ def test_draft_approve_publish_and_replan(
                 assert state["last_draft"]["assigned"] == 0
                 assert not sms_rows(sqlite_engine, template="staff_route_cleared")
 
-                # approved on the day itself, at 05:00: the technician is told the route has
-                # changed, at 07:00 (nobody is texted at night)
-                early = local_day_start(plan_day, "Europe/Madrid") + timedelta(hours=5)
-                await env.sleep(early - await env.get_current_time())
+                # approved the day before, over the plan the technician already has: he is told
+                # his route has changed on the day, at 07:00 (nobody is texted at night)
                 await handle.execute_update(
                     c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp@x.es")
                 )
                 await asyncio.sleep(1)
                 assert not await _staff_told(sqlite_engine)
                 assert (await _plan_state(handle))["staff_told_plan_id"] == draft_id
-                await env.sleep(timedelta(hours=2, minutes=1))
+                six = local_day_start(plan_day, "Europe/Madrid") + timedelta(hours=6, minutes=59)
+                await env.sleep(six - await env.get_current_time())
+                await asyncio.sleep(1)
+                assert not await _staff_told(sqlite_engine)
+                await env.sleep(timedelta(minutes=2))
                 await until(lambda: _staff_told(sqlite_engine), timeout=30)
                 assert (await _plan_state(handle))["staff_told_plan_id"] == state["draft_plan_id"]
                 (told,) = sms_rows(sqlite_engine, template="staff_route_cleared")
