@@ -186,6 +186,7 @@ TEMPLATE_CONTEXTS: dict[str, Context] = {
     "survey_comment_request": Context.SURVEY_COMMENT,
     "office_message": Context.NOTICE,
     "visit_on_the_way": Context.NOTICE,
+    "visit_delayed": Context.NOTICE,
     "staff_route_new": Context.NOTICE,  # a technician's answer: for the office
     "staff_route_changed": Context.NOTICE,
     "staff_route_cleared": Context.NOTICE,

@@ -33,7 +33,7 @@ VISIT_TEMPLATES = (
     "visit_unplanned",
 )
 # Notices about a visit that ask nothing: a reply is for the office to read (Context.NOTICE).
-NOTICE_TEMPLATES = ("visit_on_the_way",)
+NOTICE_TEMPLATES = ("visit_on_the_way", "visit_delayed")
 SALE_TEMPLATES = (
     "survey_request",
     "survey_reminder",
@@ -109,6 +109,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "visit_on_the_way": {
         "es": "{staff} va de camino para su {kind}: llegará hacia las {eta}.",
         "en": "{staff} is on the way for your {kind} of {product} and will arrive around {eta}.",
+    },
+    "visit_delayed": {
+        "es": "{staff} va con retraso para su {kind}: llegará de {start} a {end}. Si no le va "
+        "bien, responda a este mensaje.",
+        "en": "{staff} is running late for your {kind} of {product} and will arrive between "
+        "{start} and {end}. If that does not suit you, reply to this message.",
     },
     "staff_route_new": {
         "es": "Tu ruta de hoy (visitas: {count}). Primera a las {start}: {customer}, {address}.",

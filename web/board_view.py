@@ -207,7 +207,7 @@ VISIT_COLUMNS = (
 )  # fmt: skip
 REPORTED_STATUSES = (VisitStatus.COMPLETED.value, VisitStatus.FAILED.value)
 #: The texts that tell a customer when the technician will come, on the day.
-TELLING_TEMPLATES = (OFFICE_TEMPLATE, "visit_on_the_way")
+TELLING_TEMPLATES = (OFFICE_TEMPLATE, "visit_on_the_way", "visit_delayed")
 
 
 def plans_for_day(session: Session, plan_date: date) -> list[DailyPlan]:

@@ -42,6 +42,11 @@ UNPLANNED_NOTICE_PATCH = "unplanned-notice"
 ONE_OUTCOME_PATCH = "one-outcome"
 # ...and before a new start inside the window the customer was given was kept quiet.
 SAME_WINDOW_PATCH = "same-window-quiet"
+# ...and before a confirmed visit moved later the same day was told, not asked again.
+DELAY_NOTICE_PATCH = "delay-notice"
+#: A confirmed visit moved later by the same staff member, to start within this time: the route
+#: runs late today; the customer is told the new window, not asked to confirm again.
+DELAY_NOTICE_WITHIN = timedelta(hours=12)
 
 
 @dataclass
@@ -67,6 +72,7 @@ class VisitWorkflow:
         self.epoch = 0  # grows with every change of plan (new plan, removed from plan)
         self.offered: list[SlotOut] = []
         self.chosen_start: str | None = None
+        self.delayed = False  # the pending plan moves a confirmed visit later today
         self.needs_phone_call = False
         self.reminders: list[str] = []
         self.absences = 0
@@ -108,10 +114,15 @@ class VisitWorkflow:
             return self.epoch != epoch
 
         chosen, self.chosen_start = self.chosen_start, None
+        delayed, self.delayed = self.delayed, False
         if chosen and _same_moment(chosen, plan.planned_start):
             # The customer picked this very slot: no need to ask again, just tell them it holds.
             await self._set_status("confirmed")
             await self._sms("visit_rescheduled", f"rescheduled/{plan.plan_id}-{self.epoch}")
+        elif delayed and workflow.patched(DELAY_NOTICE_PATCH):
+            # Confirmed, and the technician runs late today: tell them when, ask nothing.
+            await self._set_status("confirmed")
+            await self._sms("visit_delayed", f"delayed/{plan.plan_id}-{self.epoch}")
         else:
             await self._ask_confirmation(plan)
             await self._wait_for_reply(plan, changed)
@@ -214,6 +225,13 @@ class VisitWorkflow:
             # customer was given (by the same staff member): nothing to tell, nothing to ask
             self.plan = data
             return
+        self.delayed = (
+            current is not None
+            and self.pending_plan is None
+            and self.status == "confirmed"
+            and current.staff_id == data.staff_id
+            and _later_soon(current, data, workflow.now())
+        )
         self.pending_plan = data
         self.epoch += 1
 
@@ -478,6 +496,15 @@ async def _wait(condition: object, timeout: timedelta) -> bool:
         await workflow.wait_condition(condition, timeout=timeout)  # type: ignore[arg-type]
         return True
     except TimeoutError:
+        return False
+
+
+def _later_soon(before: c.VisitPlanned, after: c.VisitPlanned, now: datetime) -> bool:
+    """Whether ``after`` starts later than ``before``, within ``DELAY_NOTICE_WITHIN`` of now."""
+    try:
+        old, new = (datetime.fromisoformat(p.planned_start) for p in (before, after))
+        return old < new and new - now < DELAY_NOTICE_WITHIN
+    except (TypeError, ValueError):
         return False
 
 

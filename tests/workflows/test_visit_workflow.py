@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
 from domain.db import session_scope
-from domain.models import AuditEntry
+from domain.models import AuditEntry, Visit
 from domain.visits import set_status
 from posventa.config import Settings
 from sms.templates import format_clock
@@ -332,3 +332,38 @@ async def _plan_id(client, visit_id: int, plan_id: int) -> bool:  # type: ignore
 
 async def _confirmations(engine: Engine, count: int) -> bool:
     return len(sms_rows(engine, template="visit_confirmation")) == count
+
+
+def test_a_confirmed_visit_moved_later_today_is_told_not_asked_again(
+    sqlite_engine: Engine, wf_settings: Settings, test_server_path: str
+) -> None:
+    """The technician runs an hour late today: the re-plan moves a confirmed visit, due in two
+    hours, an hour later. Its customer is told the new window (a notice: a reply is for the
+    office) and the visit stays confirmed; nobody asks "does it suit you?" again."""
+
+    async def body(env, ids, sale, now):  # type: ignore[no-untyped-def]
+        client = env.client
+        visit_id = await first_visit(client, sqlite_engine, ids["sale"])
+        handle = client.get_workflow_handle(c.visit_workflow_id(visit_id))
+        start = (now + timedelta(hours=2)).replace(microsecond=0)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(start, ids["staff"]))
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        await handle.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+        await wait_status(client, visit_id, "confirmed")
+
+        later = start + timedelta(hours=1)
+        with session_scope(sqlite_engine) as session:  # what approving the re-plan writes
+            row = session.get(Visit, visit_id)
+            row.planned_start, row.promised_window_start = later, later
+            row.promised_window_end = later + timedelta(hours=2)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(later, ids["staff"], 2))
+        await until(lambda: _has_sms(sqlite_engine, "visit_delayed"))
+        (told,) = sms_rows(sqlite_engine, template="visit_delayed")
+        assert format_clock(later, wf_settings.timezone) in told.body
+        assert format_clock(later + timedelta(hours=2), wf_settings.timezone) in told.body
+        await asyncio.sleep(0.5)
+        assert len(sms_rows(sqlite_engine, template="visit_confirmation")) == 1
+        assert (await visit_state(client, visit_id))["status"] == "confirmed"
+        assert visit_row(sqlite_engine, visit_id).status == "confirmed"
+
+    run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)

@@ -47,6 +47,7 @@ ANSWERED = {
     "survey_comment_request": _l("survey"),
     "office_message": _l("office message"),
     "visit_on_the_way": _l("on my way"),
+    "visit_delayed": _l("running late"),
     "staff_route_new": _l("route change (to staff)"),
     "staff_route_changed": _l("route change (to staff)"),
     "staff_route_cleared": _l("route change (to staff)"),
