@@ -44,8 +44,8 @@ ONE_OUTCOME_PATCH = "one-outcome"
 SAME_WINDOW_PATCH = "same-window-quiet"
 # ...and before a confirmed visit moved later the same day was told, not asked again.
 DELAY_NOTICE_PATCH = "delay-notice"
-#: A confirmed visit moved later by the same staff member, to start within this time: the route
-#: runs late today; the customer is told the new window, not asked to confirm again.
+#: A confirmed visit moved later on its day by the same staff member, to start within this time:
+#: the route runs late; the customer is told the new window, not asked to confirm again.
 DELAY_NOTICE_WITHIN = timedelta(hours=12)
 
 
@@ -230,6 +230,7 @@ class VisitWorkflow:
             and self.pending_plan is None
             and self.status == "confirmed"
             and current.staff_id == data.staff_id
+            and current.plan_date == data.plan_date
             and _later_soon(current, data, workflow.now())
         )
         self.pending_plan = data

@@ -4,7 +4,7 @@ the real SMS messenger (outbox gateway) and the real slot finder."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -356,7 +356,9 @@ def test_a_confirmed_visit_moved_later_today_is_told_not_asked_again(
             row = session.get(Visit, visit_id)
             row.planned_start, row.promised_window_start = later, later
             row.promised_window_end = later + timedelta(hours=2)
-        await handle.signal(c.VISIT_PLANNED_SIGNAL, planned_at(later, ids["staff"], 2))
+        moved = planned_at(later, ids["staff"], 2)
+        moved.plan_date = planned_at(start, ids["staff"]).plan_date  # (at any hour CI runs)
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, moved)
         await until(lambda: _has_sms(sqlite_engine, "visit_delayed"))
         (told,) = sms_rows(sqlite_engine, template="visit_delayed")
         assert format_clock(later, wf_settings.timezone) in told.body
@@ -365,5 +367,11 @@ def test_a_confirmed_visit_moved_later_today_is_told_not_asked_again(
         assert len(sms_rows(sqlite_engine, template="visit_confirmation")) == 1
         assert (await visit_state(client, visit_id))["status"] == "confirmed"
         assert visit_row(sqlite_engine, visit_id).status == "confirmed"
+        # put on another day's plan (even if soon): that is another appointment, asked again
+        other_day = planned_at(later + timedelta(minutes=30), ids["staff"], 3)
+        other_day.plan_date = (date.fromisoformat(moved.plan_date) + timedelta(1)).isoformat()
+        await handle.signal(c.VISIT_PLANNED_SIGNAL, other_day)
+        await wait_status(client, visit_id, "awaiting_confirmation")
+        assert len(sms_rows(sqlite_engine, template="visit_delayed")) == 1
 
     run_sale_scenario(body, sqlite_engine, wf_settings, test_server_path, **ONE_VISIT)
