@@ -169,6 +169,61 @@ async def planning_day(env: WorkflowEnvironment, engine: Engine, settings: Setti
     await save_all_runs(env.client, c.planning_workflow_id(day), "planning-day")
 
 
+async def running_late_day(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
+    """A day re-planned over the plan the staff had (texted at 07:00 on the day), and a
+    confirmed visit retimed inside its window (quiet), then moved later the same day (told)."""
+    now = await env.get_current_time()
+    ids = make_company(
+        engine, sold_on=now.date(), trainings=0, interval_days=None, contract_months=0, sku="F"
+    )
+    await start_sale(env.client, settings, ids["sale"])
+    visit_id = await first_visit(env.client, engine, ids["sale"])
+    visit = env.client.get_workflow_handle(c.visit_workflow_id(visit_id))
+    start = (now + timedelta(hours=2)).replace(microsecond=0)
+    told = planned_at(start, ids["staff"], 1)
+    await visit.signal(c.VISIT_PLANNED_SIGNAL, told)
+    await wait_status(env.client, visit_id, "awaiting_confirmation")
+    await visit.execute_update(c.CUSTOMER_REPLY_UPDATE, c.CustomerReplyInput("confirm"))
+    await wait_status(env.client, visit_id, "confirmed")
+    retimed = planned_at(start + timedelta(minutes=20), ids["staff"], 2)
+    retimed.window_start, retimed.window_end = told.window_start, told.window_end
+    await visit.signal(c.VISIT_PLANNED_SIGNAL, retimed)
+    later = planned_at(start + timedelta(hours=1), ids["staff"], 3)
+    later.plan_date = told.plan_date
+    await visit.signal(c.VISIT_PLANNED_SIGNAL, later)
+    await until(lambda: _state_plan(visit, 3))
+    await visit.execute_update(c.VISIT_OUTCOME_UPDATE, c.VisitOutcomeInput("done"))
+    await visit.result()
+    await save_all_runs(env.client, c.visit_workflow_id(visit_id), "visit-running-late")
+
+    day = next_working_day(now.date() + timedelta(days=30))
+    handle = await env.client.start_workflow(
+        c.PLANNING_WORKFLOW,
+        c.PlanningInput(plan_date=day.isoformat(), draft_seconds=1),
+        id=c.planning_workflow_id(day),
+        task_queue=settings.temporal_task_queue,
+    )
+
+    async def awaiting(n: int) -> dict | None:  # type: ignore[type-arg]
+        state = await handle.query(c.STATE_QUERY, result_type=dict)
+        return state if state["status"] == "awaiting_approval" and state["drafts"] == n else None
+
+    for n in (1, 2):
+        if n == 2:
+            await handle.signal(c.REPLAN_SIGNAL, c.ReplanInput(reason="cambio"))
+        state = await until(lambda n=n: awaiting(n), timeout=60)
+        await handle.execute_update(
+            c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
+        )
+    await handle.result()
+    await save_all_runs(env.client, c.planning_workflow_id(day), "planning-replanned")
+
+
+async def _state_plan(handle: object, plan_id: int) -> bool:
+    state = await handle.query(c.STATE_QUERY, result_type=dict)  # type: ignore[attr-defined]
+    return bool(state["plan_id"] == plan_id and state["status"] == "confirmed")
+
+
 async def failed_visit(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
     """The installation fails (customer absent three times); requested again, then done."""
     now = await env.get_current_time()
@@ -243,6 +298,7 @@ SCENARIOS = {
     "visit_conversation": visit_conversation,
     "planning_day": planning_day,
     "failed_visit": failed_visit,
+    "running_late_day": running_late_day,
     "contract_change": contract_change,
     "sold_on_correction": sold_on_correction,
     "housekeeping": housekeeping,
