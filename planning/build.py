@@ -350,11 +350,11 @@ def build_problem(
         if closed and not frozen:
             continue  # done by someone not working now: history, not a visit to plan
         duration = v.duration_minutes * 60
-        if frozen and c.base is not None and c.base.end is not None:
-            # as long as the base plan kept for it (longer, when that plan followed a delay)
-            duration = max(duration, int((c.base.end - c.base.start).total_seconds()))
         if frozen:
             assert previous_start is not None
+            if c.base is not None and c.base.end is not None:
+                # as long as the base plan kept for it (longer, when that plan followed a delay)
+                duration = max(duration, int((c.base.end - c.base.start).total_seconds()))
             pinned_staff, pinned_start, locked = previous_staff, previous_start, False
             slip = slips.get(c.id) if previous_staff not in delays_ignored else None
             if slip is not None:  # later, longer: never past the shift (that would drop it)

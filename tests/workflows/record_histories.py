@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.db import make_engine
@@ -144,29 +144,7 @@ async def planning_day(env: WorkflowEnvironment, engine: Engine, settings: Setti
     )
     await start_sale(env.client, settings, ids["sale"])
     await first_visit(env.client, engine, ids["sale"])
-    day = next_working_day(now.date() + timedelta(days=30))
-    handle = await env.client.start_workflow(
-        c.PLANNING_WORKFLOW,
-        c.PlanningInput(plan_date=day.isoformat(), draft_seconds=1),
-        id=c.planning_workflow_id(day),
-        task_queue=settings.temporal_task_queue,
-    )
-
-    async def awaiting(n: int) -> dict | None:  # type: ignore[type-arg]
-        state = await handle.query(c.STATE_QUERY, result_type=dict)
-        return state if state["status"] == "awaiting_approval" and state["drafts"] == n else None
-
-    state = await until(lambda: awaiting(1), timeout=60)
-    await handle.execute_update(
-        c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
-    )
-    await handle.signal(c.REPLAN_SIGNAL, c.ReplanInput(reason="cambio"))
-    state = await until(lambda: awaiting(2), timeout=60)
-    await handle.execute_update(
-        c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
-    )
-    await handle.result()
-    await save_all_runs(env.client, c.planning_workflow_id(day), "planning-day")
+    await _approve_a_day_twice(env, settings, now, "planning-day")
 
 
 async def running_late_day(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
@@ -196,6 +174,18 @@ async def running_late_day(env: WorkflowEnvironment, engine: Engine, settings: S
     await visit.result()
     await save_all_runs(env.client, c.visit_workflow_id(visit_id), "visit-running-late")
 
+    await _approve_a_day_twice(env, settings, now, "planning-replanned")
+
+
+async def _state_plan(handle: WorkflowHandle, plan_id: int) -> bool:  # type: ignore[type-arg]
+    state = await handle.query(c.STATE_QUERY, result_type=dict)
+    return bool(state["plan_id"] == plan_id and state["status"] == "confirmed")
+
+
+async def _approve_a_day_twice(
+    env: WorkflowEnvironment, settings: Settings, now: datetime, name: str
+) -> None:
+    """A day a month ahead: its draft approved, then re-planned and approved again."""
     day = next_working_day(now.date() + timedelta(days=30))
     handle = await env.client.start_workflow(
         c.PLANNING_WORKFLOW,
@@ -208,20 +198,17 @@ async def running_late_day(env: WorkflowEnvironment, engine: Engine, settings: S
         state = await handle.query(c.STATE_QUERY, result_type=dict)
         return state if state["status"] == "awaiting_approval" and state["drafts"] == n else None
 
-    for n in (1, 2):
-        if n == 2:
-            await handle.signal(c.REPLAN_SIGNAL, c.ReplanInput(reason="cambio"))
-        state = await until(lambda n=n: awaiting(n), timeout=60)
-        await handle.execute_update(
-            c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
-        )
+    state = await until(lambda: awaiting(1), timeout=60)
+    await handle.execute_update(
+        c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
+    )
+    await handle.signal(c.REPLAN_SIGNAL, c.ReplanInput(reason="cambio"))
+    state = await until(lambda: awaiting(2), timeout=60)
+    await handle.execute_update(
+        c.APPROVE_PLAN_UPDATE, c.ApprovePlanInput(state["draft_plan_id"], "disp")
+    )
     await handle.result()
-    await save_all_runs(env.client, c.planning_workflow_id(day), "planning-replanned")
-
-
-async def _state_plan(handle: object, plan_id: int) -> bool:
-    state = await handle.query(c.STATE_QUERY, result_type=dict)  # type: ignore[attr-defined]
-    return bool(state["plan_id"] == plan_id and state["status"] == "confirmed")
+    await save_all_runs(env.client, c.planning_workflow_id(day), name)
 
 
 async def failed_visit(env: WorkflowEnvironment, engine: Engine, settings: Settings) -> None:
